@@ -1,0 +1,77 @@
+import { readSettings, type Settings } from '../config/settings';
+import { CredentialCache } from '../exchange/credentials';
+import { ExchangeDeliverer } from '../exchange/exchangeDeliverer';
+import { GraphCalendarGateway } from '../exchange/graphGateway';
+import type { SyncDependencies } from '../pipeline/syncAppointment';
+import { AppointmentVersionStore } from '../storage/appointmentVersions';
+import { ConnectorStore } from '../storage/connectors';
+import { EventMappingStore } from '../storage/eventMappings';
+import { createSecretProtector, parseKey, type SecretProtector } from '../storage/secretProtector';
+import { createTableProvider, type TableProvider } from '../storage/tableClients';
+import { TransactionStore } from '../storage/transactions';
+import { createTelemetry } from '../telemetry/appInsightsTelemetry';
+import type { Telemetry } from '../telemetry/telemetry';
+
+export interface AppDependencies extends SyncDependencies {
+  settings: Settings;
+  tables: TableProvider;
+  mappings: EventMappingStore;
+  calendar: GraphCalendarGateway;
+  credentials: CredentialCache;
+}
+
+function protectorFrom(settings: Settings): SecretProtector {
+  if (!settings.SECRET_PROTECTION_KEY) {
+    const missing = () => {
+      throw new Error('SECRET_PROTECTION_KEY is not set: connector secrets cannot be stored or read.');
+    };
+    return { protect: missing, unprotect: missing };
+  }
+  return createSecretProtector(parseKey(settings.SECRET_PROTECTION_KEY));
+}
+
+/** The composition root: every long-lived client is built once per process and shared by invocations. */
+export function buildDependencies(settings: Settings, overrides: { telemetry?: Telemetry; tables?: TableProvider } = {}): AppDependencies {
+  const tables =
+    overrides.tables ??
+    createTableProvider({
+      connectionString: settings.TablesConnection,
+      tableServiceUri: settings.TablesConnection__tableServiceUri,
+      managedIdentityClientId: settings.AZURE_CLIENT_ID,
+    });
+  const protector = protectorFrom(settings);
+  const mappings = new EventMappingStore(tables);
+  const credentials = new CredentialCache(settings.GRAPH_REQUEST_TIMEOUT_MS);
+  const calendar = new GraphCalendarGateway({
+    requestTimeoutMs: settings.GRAPH_REQUEST_TIMEOUT_MS,
+    maxConcurrencyPerMailbox: settings.GRAPH_MAX_CONCURRENCY_PER_MAILBOX,
+  });
+  return {
+    settings,
+    tables,
+    mappings,
+    calendar,
+    credentials,
+    connectors: new ConnectorStore(tables, protector),
+    transactions: new TransactionStore(tables),
+    versions: new AppointmentVersionStore(tables),
+    telemetry: overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING),
+    deliverers: {
+      Exchange: new ExchangeDeliverer({
+        credentials,
+        calendar,
+        mappings,
+        protector,
+        defaults: { graphBaseUrl: settings.GRAPH_BASE_URL, authorityHost: settings.ENTRA_AUTHORITY_HOST },
+      }),
+    },
+  };
+}
+
+let shared: AppDependencies | undefined;
+
+/** Built on first use, from the app settings, so a bad setting fails the first invocation loudly. */
+export function appDependencies(): AppDependencies {
+  shared ??= buildDependencies(readSettings());
+  return shared;
+}

@@ -1,0 +1,69 @@
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+
+const GRAPH_CLOUD_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn']);
+
+/** The token audience is the Graph cloud's origin; any other host (a simulator, a proxy) stands in for public Graph. */
+export function graphScope(graphBaseUrl: string): string {
+  const url = new URL(graphBaseUrl);
+  return GRAPH_CLOUD_HOSTS.has(url.hostname) ? `${url.origin}/.default` : 'https://graph.microsoft.com/.default';
+}
+
+export interface CredentialKey {
+  tenantId: string;
+  connectorId: string;
+  configVersion: number;
+}
+
+export interface ExchangeCredentials {
+  entraTenantId: string;
+  clientId: string;
+  clientSecret: string;
+  authorityHost: string;
+}
+
+/**
+ * One ClientSecretCredential per connector and config version: MSAL caches its token inside it, so
+ * a warm instance asks Entra for a token about once an hour per connector, not once per message.
+ */
+export class CredentialCache {
+  private readonly credentials = new Map<string, TokenCredential>();
+
+  constructor(
+    private readonly requestTimeoutMs: number,
+    private readonly maxEntries = 500,
+  ) {}
+
+  credential(key: CredentialKey, creds: ExchangeCredentials): TokenCredential {
+    const id = `${key.tenantId}|${key.connectorId}|${key.configVersion}`;
+    let credential = this.credentials.get(id);
+    if (!credential) {
+      if (this.credentials.size >= this.maxEntries) this.credentials.delete(this.credentials.keys().next().value!);
+      credential = new ClientSecretCredential(creds.entraTenantId, creds.clientId, creds.clientSecret, {
+        authorityHost: creds.authorityHost,
+        // The simulator and national clouds are not in Microsoft's instance-discovery list.
+        disableInstanceDiscovery: true,
+        // getToken ignores abort signals and timeouts; a per-retry policy is what bounds each attempt.
+        additionalPolicies: [
+          {
+            position: 'perRetry',
+            policy: {
+              name: 'tokenRequestTimeout',
+              sendRequest: (request, next) => {
+                request.timeout = this.requestTimeoutMs;
+                return next(request);
+              },
+            },
+          },
+        ],
+      });
+      this.credentials.set(id, credential);
+    }
+    return credential;
+  }
+
+  async token(key: CredentialKey, creds: ExchangeCredentials, graphBaseUrl: string): Promise<string> {
+    const token = await this.credential(key, creds).getToken(graphScope(graphBaseUrl));
+    if (!token?.token) throw new Error('Microsoft Entra ID returned no access token.');
+    return token.token;
+  }
+}

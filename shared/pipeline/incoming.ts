@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { SOURCES, type Source } from '../storage/transactions';
+
+/** What the trigger hands the pipeline, independent of the Functions binding shapes. */
+export interface IncomingMessage {
+  body: unknown;
+  messageId?: string;
+  deliveryCount?: number;
+  applicationProperties?: Record<string, unknown>;
+}
+
+/** Replays carry the original transaction id and their Source in application properties. */
+export const REPLAY_PROPERTIES = { transactionId: 'transactionId', source: 'source' } as const;
+
+export function sourceOf(message: IncomingMessage): Source {
+  const value = message.applicationProperties?.[REPLAY_PROPERTIES.source];
+  return SOURCES.find((s) => s === value) ?? 'Service';
+}
+
+/**
+ * The transaction id is the id of the message that first carried the appointment change; a replay
+ * names it explicitly. Without any id a hash of the body keeps redeliveries on the same row.
+ */
+export function transactionIdOf(message: IncomingMessage, raw: string): string {
+  const replayed = message.applicationProperties?.[REPLAY_PROPERTIES.transactionId];
+  if (typeof replayed === 'string' && replayed.length > 0) return replayed;
+  if (message.messageId) return String(message.messageId);
+  return `body-${createHash('sha256').update(raw).digest('hex').slice(0, 32)}`;
+}
+
+/** Best effort for a message that failed validation, so its poison row lands with its tenant. */
+export function looseTenantId(raw: string): string {
+  try {
+    const tenantId = (JSON.parse(raw) as { tenantId?: unknown }).tenantId;
+    return typeof tenantId === 'string' && tenantId.length > 0 && tenantId.length <= 200 ? tenantId : '';
+  } catch {
+    return '';
+  }
+}

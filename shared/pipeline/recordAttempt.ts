@@ -1,0 +1,69 @@
+import type { RetryClass } from '../diagnostics/types';
+import { nextAttemptAt } from '../retry/schedule';
+import type { Source, TransactionRecord, TransactionStatus, TransactionStore } from '../storage/transactions';
+
+/** What one attempt learned; the row keeps its history and counters across attempts. */
+export interface AttemptOutcome {
+  tenantId: string;
+  transactionId: string;
+  source: Source;
+  payload: string;
+  status: TransactionStatus;
+  message: string;
+  code?: string;
+  retryClass?: RetryClass;
+  retryAfterSeconds?: number;
+  connectorId?: string;
+  connectorType?: string;
+  configVersion?: number;
+  appointmentId?: string;
+  appointmentVersion?: number;
+  action?: string;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+function isFailure(outcome: AttemptOutcome): boolean {
+  return outcome.code !== undefined && outcome.retryClass !== 'n/a';
+}
+
+export function applyAttempt(previous: TransactionRecord | undefined, outcome: AttemptOutcome, now: Date): TransactionRecord {
+  const at = now.toISOString();
+  const attempts = (previous?.attempts ?? 0) + 1;
+  const failed = isFailure(outcome);
+  const { retryAfterSeconds, ...fields } = outcome;
+  return {
+    ...fields,
+    payload: outcome.payload || previous?.payload || '',
+    attempts,
+    firstAttemptAt: previous?.firstAttemptAt ?? at,
+    lastAttemptAt: at,
+    firstFailureAt: failed ? (previous?.firstFailureAt ?? at) : previous?.firstFailureAt,
+    nextAttemptAt: outcome.retryClass ? nextAttemptAt(outcome.retryClass, attempts, now, retryAfterSeconds)?.toISOString() : undefined,
+    history: [
+      ...(previous?.history ?? []),
+      { at, source: outcome.source, status: outcome.status, ...(outcome.code ? { code: outcome.code } : {}), message: outcome.message.slice(0, 500) },
+    ],
+    archived: previous?.archived ?? false,
+    expired: false,
+  };
+}
+
+/**
+ * Read, apply, write under the row's ETag; a concurrent writer (a redelivery racing a replay) makes
+ * us re-read and apply on top, so the row counts every attempt and is never duplicated.
+ */
+export async function recordAttempt(store: TransactionStore, outcome: AttemptOutcome, now: () => Date): Promise<TransactionRecord> {
+  for (let attempt = 0; ; attempt += 1) {
+    const existing = await store.get(outcome.tenantId, outcome.transactionId);
+    const record = applyAttempt(existing?.record, outcome, now());
+    try {
+      await store.save(record, existing?.etag);
+      return record;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if ((status === 409 || status === 412) && attempt < MAX_CONFLICT_RETRIES) continue;
+      throw error;
+    }
+  }
+}

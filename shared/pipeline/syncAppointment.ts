@@ -1,0 +1,170 @@
+import { diagnose } from '../diagnostics/classifier';
+import { WrongConnectorTypeError } from '../diagnostics/domainErrors';
+import type { Diagnosis } from '../diagnostics/types';
+import type { Deliverer, DeliveryResult } from '../connectors/delivery';
+import { parseAppointmentMessage, rawBody, type AppointmentMessage } from '../messages/appointmentMessage';
+import type { AppointmentVersionStore } from '../storage/appointmentVersions';
+import type { ConnectorStore, ConnectorType } from '../storage/connectors';
+import type { TransactionRecord, TransactionStore } from '../storage/transactions';
+import type { Telemetry, TelemetryProperties } from '../telemetry/telemetry';
+import { diagnosisConnector, passConnectorGate } from './connectorGate';
+import { looseTenantId, sourceOf, transactionIdOf, type IncomingMessage } from './incoming';
+import { recordAttempt, type AttemptOutcome } from './recordAttempt';
+import { reportDiagnosis, type Log } from './report';
+
+export interface SyncDependencies {
+  connectors: ConnectorStore;
+  transactions: TransactionStore;
+  versions: AppointmentVersionStore;
+  deliverers: Partial<Record<ConnectorType, Deliverer>>;
+  telemetry: Telemetry;
+  now?: () => Date;
+}
+
+/**
+ * Thrown when the outcome cannot be stored: the trigger must not complete the message, so Service
+ * Bus delivers it again once storage is back. Nothing is lost, and nothing is recorded twice.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(
+    readonly diagnosis: Diagnosis,
+    options: { cause: unknown },
+  ) {
+    super(diagnosis.message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+const isStorageDiagnosis = (d: Diagnosis): boolean => d.code.startsWith('DSDB');
+
+function isSettled(record: TransactionRecord): boolean {
+  return record.status === 'Succeeded' || record.status === 'Superseded' || record.retryClass === 'n/a';
+}
+
+/**
+ * One appointment message, start to finish: parse ▸ claim its version ▸ pass the connector gate ▸
+ * deliver ▸ record the row ▸ report. Every outcome ends as exactly one transaction row.
+ */
+export async function syncAppointment(incoming: IncomingMessage, deps: SyncDependencies, log: Log): Promise<TransactionRecord> {
+  const run = new SyncRun(incoming, deps, log);
+  try {
+    return await run.execute();
+  } finally {
+    await deps.telemetry.flush().catch((error: unknown) => log.warn(`telemetry flush failed: ${String(error)}`));
+  }
+}
+
+class SyncRun {
+  private readonly raw: string;
+  private readonly transactionId: string;
+  private readonly source;
+  private readonly now: () => Date;
+  private properties: TelemetryProperties;
+
+  constructor(
+    private readonly incoming: IncomingMessage,
+    private readonly deps: SyncDependencies,
+    private readonly log: Log,
+  ) {
+    this.raw = rawBody(incoming.body);
+    this.transactionId = transactionIdOf(incoming, this.raw);
+    this.source = sourceOf(incoming);
+    this.now = deps.now ?? (() => new Date());
+    this.properties = { transactionId: this.transactionId, source: this.source };
+  }
+
+  async execute(): Promise<TransactionRecord> {
+    let message: AppointmentMessage;
+    try {
+      message = parseAppointmentMessage(this.incoming.body);
+    } catch (error) {
+      const diagnosis = diagnose(error);
+      const tenantId = looseTenantId(this.raw);
+      this.properties = { ...this.properties, tenantId };
+      return this.finish({ ...this.base(tenantId), status: diagnosis.status, message: diagnosis.message, code: diagnosis.code, retryClass: diagnosis.retry }, diagnosis);
+    }
+
+    this.properties = {
+      ...this.properties,
+      tenantId: message.tenantId,
+      connectorId: message.connectorId,
+      appointmentId: message.appointmentId,
+      appointmentVersion: String(message.appointmentVersion),
+      action: message.action,
+    };
+    const ids = { ...this.base(message.tenantId), connectorId: message.connectorId, appointmentId: message.appointmentId, appointmentVersion: message.appointmentVersion, action: message.action };
+
+    const existing = await this.storage(() => this.deps.transactions.get(message.tenantId, this.transactionId));
+    if (existing && this.source === 'Service' && isSettled(existing.record)) {
+      this.log.info(`transactionId=${this.transactionId} redelivered after it settled (${existing.record.status}); nothing to do.`);
+      return existing.record;
+    }
+
+    const claim = await this.storage(() => this.deps.versions.claim(message.tenantId, message.connectorId, message.appointmentId, message.appointmentVersion));
+    if (!claim.claimed) {
+      const text = `Superseded: version ${message.appointmentVersion} arrived after version ${claim.latestVersion} was taken up; nothing was sent.`;
+      return this.finish({ ...ids, status: 'Superseded', message: text });
+    }
+
+    let gate;
+    try {
+      gate = await passConnectorGate(this.deps.connectors, message);
+    } catch (error) {
+      const diagnosis = this.storageAware(diagnose(error, { connector: diagnosisConnector(message, undefined) }), error);
+      return this.finish({ ...ids, status: diagnosis.status, message: diagnosis.message, code: diagnosis.code, retryClass: diagnosis.retry }, diagnosis);
+    }
+    const { connector, type } = gate;
+    this.properties = { ...this.properties, connectorType: type, attempt: String((existing?.record.attempts ?? 0) + 1) };
+    const withConnector = { ...ids, connectorType: type, configVersion: connector.configVersion };
+
+    const result = await this.deliver(type, message, connector, (existing?.record.attempts ?? 0) + 1);
+    if (result.outcome === 'succeeded') {
+      const record = await this.finish({ ...withConnector, status: 'Succeeded', message: result.detail });
+      this.deps.telemetry.trackEvent('AppointmentSynced', this.properties);
+      this.log.info(`transactionId=${this.transactionId} Succeeded ${result.detail}`);
+      return record;
+    }
+    const diagnosis = this.storageAware(result.diagnosis, result.diagnosis);
+    return this.finish(
+      { ...withConnector, status: diagnosis.status, message: diagnosis.message, code: diagnosis.code, retryClass: diagnosis.retry, retryAfterSeconds: diagnosis.retryAfterSeconds },
+      diagnosis,
+    );
+  }
+
+  private base(tenantId: string): Pick<AttemptOutcome, 'tenantId' | 'transactionId' | 'source' | 'payload'> {
+    return { tenantId, transactionId: this.transactionId, source: this.source, payload: this.raw };
+  }
+
+  private async deliver(type: ConnectorType, message: AppointmentMessage, connector: Parameters<Deliverer['deliver']>[0]['connector'], attempt: number): Promise<DeliveryResult> {
+    const deliverer = this.deps.deliverers[type];
+    if (!deliverer) {
+      return { outcome: 'failed', diagnosis: diagnose(new WrongConnectorTypeError('a type this app delivers to', type)) };
+    }
+    return deliverer.deliver({ message, connector, transactionId: this.transactionId, attempt });
+  }
+
+  /** Records the attempt, then reports it; a row that cannot be written fails the invocation. */
+  private async finish(outcome: AttemptOutcome, diagnosis?: Diagnosis): Promise<TransactionRecord> {
+    const record = await this.storage(() => recordAttempt(this.deps.transactions, outcome, this.now));
+    if (diagnosis) reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+    return record;
+  }
+
+  /** A storage failure is never a transaction outcome: report it and let Service Bus redeliver. */
+  private storageAware(diagnosis: Diagnosis, cause: unknown): Diagnosis {
+    if (!isStorageDiagnosis(diagnosis)) return diagnosis;
+    reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+    throw new StorageUnavailableError(diagnosis, { cause });
+  }
+
+  private async storage<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) throw error;
+      const diagnosis = diagnose(error, { stage: 'record' });
+      reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+      throw new StorageUnavailableError(diagnosis, { cause: error });
+    }
+  }
+}

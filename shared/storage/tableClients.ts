@@ -1,0 +1,73 @@
+import { TableClient } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
+
+export const TABLES = {
+  connectors: 'Connectors',
+  transactions: 'Transactions',
+  eventMappings: 'EventMappings',
+  appointments: 'Appointments',
+} as const;
+export type TableName = (typeof TABLES)[keyof typeof TABLES];
+
+export interface TableConnection {
+  connectionString?: string;
+  tableServiceUri?: string;
+  managedIdentityClientId?: string;
+}
+
+/** Hands out one client per table and creates each table once, on first use. */
+export interface TableProvider {
+  table(name: TableName): Promise<TableClient>;
+}
+
+export function createTableProvider(connection: TableConnection): TableProvider {
+  const clients = new Map<string, Promise<TableClient>>();
+  const credential =
+    connection.connectionString === undefined && connection.tableServiceUri !== undefined
+      ? new DefaultAzureCredential({ managedIdentityClientId: connection.managedIdentityClientId })
+      : undefined;
+
+  function build(name: string): TableClient {
+    if (connection.connectionString) {
+      return TableClient.fromConnectionString(connection.connectionString, name, {
+        // Azurite speaks plain http on loopback; real accounts never do.
+        allowInsecureConnection: /TableEndpoint=http:\/\//i.test(connection.connectionString) || /UseDevelopmentStorage=true/i.test(connection.connectionString),
+      });
+    }
+    if (connection.tableServiceUri && credential) return new TableClient(connection.tableServiceUri, name, credential);
+    throw new Error('No Table Storage connection: set TablesConnection (connection string) or TablesConnection__tableServiceUri.');
+  }
+
+  return {
+    table(name) {
+      let pending = clients.get(name);
+      if (!pending) {
+        const client = build(name);
+        pending = client.createTable().then(() => client);
+        // A failed creation (storage down) must be retried by the next caller, not cached.
+        pending.catch(() => clients.delete(name));
+        clients.set(name, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+/** Table keys may not hold / \ # ? or control characters; ids from partners might. */
+export function key(...parts: string[]): string {
+  return parts.map((p) => encodeURIComponent(p).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('|');
+}
+
+/** Reads an entity, or undefined when it does not exist; every other failure propagates. */
+export async function getOrUndefined<T extends object>(
+  client: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<(T & { etag: string; partitionKey: string; rowKey: string }) | undefined> {
+  try {
+    return (await client.getEntity<T>(partitionKey, rowKey)) as T & { etag: string; partitionKey: string; rowKey: string };
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Loads the app in a fresh process the way the Functions host does (package.json `main`, with the
+ * host's @azure/functions-core in place) and checks what each function registered.
+ */
+const root = resolve(__dirname, '../..');
+interface Registration {
+  name: string;
+  bindings: Record<string, Record<string, unknown>>;
+}
+let loaded: { files: number; programmingModel: string; functions: Registration[] };
+
+function triggerOf(name: string): Record<string, unknown> {
+  const fn = loaded.functions.find((f) => f.name === name);
+  expect(fn, `function ${name} is registered`).toBeDefined();
+  const triggers = Object.values(fn!.bindings).filter((b) => String(b.type).endsWith('Trigger'));
+  expect(triggers).toHaveLength(1);
+  return triggers[0]!;
+}
+
+beforeAll(() => {
+  const run = spawnSync(resolve(root, 'node_modules/.bin/tsx'), ['dev/functionsHost/printRegistrations.ts', '--source'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect(run.stderr).not.toContain('test mode');
+  expect(run.status, run.stderr).toBe(0);
+  loaded = JSON.parse(run.stdout);
+});
+
+describe('function registrations', () => {
+  it('sets the @azure/functions programming model and loads every entry file', () => {
+    expect(loaded.programmingModel).toBe('@azure/functions');
+    expect(loaded.files).toBeGreaterThanOrEqual(1);
+    expect(loaded.functions.map((f) => f.name).sort()).toEqual(['errorCatalogue', 'syncAppointment']);
+  });
+
+  it('syncAppointment: Service Bus queue from app settings, one message per invocation', () => {
+    expect(triggerOf('syncAppointment')).toMatchObject({
+      type: 'serviceBusTrigger',
+      direction: 'in',
+      queueName: '%APPOINTMENTS_QUEUE%',
+      connection: 'ServiceBusConnection',
+    });
+    expect(triggerOf('syncAppointment').cardinality ?? 'one').toBe('one');
+  });
+
+  it('errorCatalogue: GET /api/errors/{code?} behind a function key', () => {
+    expect(triggerOf('errorCatalogue')).toMatchObject({
+      type: 'httpTrigger',
+      direction: 'in',
+      route: 'errors/{code?}',
+      methods: ['GET'],
+      authLevel: 'function',
+    });
+  });
+});
