@@ -38,6 +38,7 @@ export function buildDependencies(settings: Settings, overrides: { telemetry?: T
       connectionString: settings.TablesConnection,
       tableServiceUri: settings.TablesConnection__tableServiceUri,
       managedIdentityClientId: settings.AZURE_CLIENT_ID,
+      requestTimeoutMs: settings.STORAGE_REQUEST_TIMEOUT_MS,
     });
   const protector = protectorFrom(settings);
   const mappings = new EventMappingStore(tables);

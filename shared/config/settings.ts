@@ -42,6 +42,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     sample: '',
   },
   {
+    name: 'STORAGE_REQUEST_TIMEOUT_MS',
+    description: 'Timeout of one Table Storage request attempt, in milliseconds (DSDB004 when it expires).',
+    default: '10000',
+  },
+  {
     name: 'AZURE_CLIENT_ID',
     description: 'Client id of the user-assigned managed identity used for Storage and Service Bus (unset: system-assigned or developer credentials).',
     sample: '',
@@ -93,6 +98,7 @@ const schema = z.object({
   ServiceBusConnection__fullyQualifiedNamespace: z.string().optional(),
   TablesConnection: z.string().optional(),
   TablesConnection__tableServiceUri: z.string().optional(),
+  STORAGE_REQUEST_TIMEOUT_MS: positiveInt('STORAGE_REQUEST_TIMEOUT_MS'),
   AZURE_CLIENT_ID: z.string().optional(),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
   SECRET_PROTECTION_KEY: z.string().optional(),

@@ -8,11 +8,14 @@ export const TABLES = {
   appointments: 'Appointments',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
+type ClientOptions = NonNullable<Parameters<typeof TableClient.fromConnectionString>[2]>;
 
 export interface TableConnection {
   connectionString?: string;
   tableServiceUri?: string;
   managedIdentityClientId?: string;
+  /** per attempt; the SDK has no timeout of its own, so a hung storage call would hang the invocation */
+  requestTimeoutMs?: number;
 }
 
 /** Hands out one client per table and creates each table once, on first use. */
@@ -27,14 +30,31 @@ export function createTableProvider(connection: TableConnection): TableProvider 
       ? new DefaultAzureCredential({ managedIdentityClientId: connection.managedIdentityClientId })
       : undefined;
 
+  const timeoutMs = connection.requestTimeoutMs ?? 10_000;
+  const options: ClientOptions = {
+    additionalPolicies: [
+      {
+        position: 'perRetry',
+        policy: {
+          name: 'tableRequestTimeout',
+          sendRequest: (request, next) => {
+            request.timeout = timeoutMs;
+            return next(request);
+          },
+        },
+      },
+    ],
+  };
+
   function build(name: string): TableClient {
     if (connection.connectionString) {
       return TableClient.fromConnectionString(connection.connectionString, name, {
+        ...options,
         // Azurite speaks plain http on loopback; real accounts never do.
         allowInsecureConnection: /TableEndpoint=http:\/\//i.test(connection.connectionString) || /UseDevelopmentStorage=true/i.test(connection.connectionString),
       });
     }
-    if (connection.tableServiceUri && credential) return new TableClient(connection.tableServiceUri, name, credential);
+    if (connection.tableServiceUri && credential) return new TableClient(connection.tableServiceUri, name, credential, options);
     throw new Error('No Table Storage connection: set TablesConnection (connection string) or TablesConnection__tableServiceUri.');
   }
 

@@ -22,7 +22,8 @@ export const storageRules: readonly Rule[] = [
   {
     name: 'storage.timeout',
     code: 'DSDB004',
-    when: (f, ctx) => fromStorage(f, ctx) && (f.timeout || f.httpStatus === 408),
+    // The tables SDK reports its per-request timeout as a bare AbortError.
+    when: (f, ctx) => fromStorage(f, ctx) && (f.timeout || f.httpStatus === 408 || f.names.includes('AbortError')),
     text: (f) => `Table Storage timed out: ${inner(f)}.`,
   },
   {
