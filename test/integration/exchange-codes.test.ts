@@ -211,6 +211,24 @@ describe('failures at the Graph call', () => {
   });
 });
 
+describe('an undiagnosed failure', () => {
+  it('DSUNK001: recorded verbatim, logged with its stack, sent as an exception', async () => {
+    const { connectorId } = await connector();
+    h.sim.injectGraphFault({ kind: 'error', status: 400, code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' }, { mailbox: MAILBOX, times: 1 });
+    const row = await send({ connectorId });
+    await expectDiagnosed(row, 'DSUNK001', 'Failed');
+    expect(row.message).toBe('[DSUNK001] GraphError: Id is malformed.');
+    expect(row.retryClass).toBe('undiagnosed');
+    expect(row.nextAttemptAt).toBeDefined();
+    const logged = h.logs.find((l) => l.level === 'error' && l.text.includes(`transactionId=${row.transactionId}`));
+    expect(logged?.text).toMatch(/\n\s+at /); // the stack, for the maintainers
+    const [exception] = await h.sink.waitFor((e) => e.data?.baseType === 'ExceptionData' && customDimensions(e).transactionId === row.transactionId);
+    const sent = exception?.data?.baseData?.exceptions?.[0] as { typeName?: string; hasFullStack?: boolean; parsedStack?: unknown[] } | undefined;
+    expect(sent).toMatchObject({ typeName: 'DSUNK001', hasFullStack: true });
+    expect(sent?.parsedStack?.length).toBeGreaterThan(0);
+  });
+});
+
 describe('the shared connector layer', () => {
   it('DSCFG003 for a connector that does not exist', async () => {
     const row = await send({ connectorId: 'no-such-connector' });
