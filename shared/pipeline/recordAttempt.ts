@@ -1,25 +1,24 @@
-import type { RetryClass } from '../diagnostics/types';
 import { nextAttemptAt } from '../retry/schedule';
-import type { Source, TransactionRecord, TransactionStatus, TransactionStore } from '../storage/transactions';
+import type { TransactionRecord, TransactionStore } from '../storage/transactions';
 
 /** What one attempt learned; the row keeps its history and counters across attempts. */
-export interface AttemptOutcome {
-  tenantId: string;
-  transactionId: string;
-  source: Source;
-  payload: string;
-  status: TransactionStatus;
-  message: string;
-  code?: string;
-  retryClass?: RetryClass;
-  retryAfterSeconds?: number;
-  connectorId?: string;
-  connectorType?: string;
-  configVersion?: number;
-  appointmentId?: string;
-  appointmentVersion?: number;
-  action?: string;
-}
+export type AttemptOutcome = Pick<
+  TransactionRecord,
+  | 'tenantId'
+  | 'transactionId'
+  | 'source'
+  | 'payload'
+  | 'status'
+  | 'message'
+  | 'code'
+  | 'retryClass'
+  | 'connectorId'
+  | 'connectorType'
+  | 'configVersion'
+  | 'appointmentId'
+  | 'appointmentVersion'
+  | 'action'
+> & { retryAfterSeconds?: number };
 
 const MAX_CONFLICT_RETRIES = 5;
 

@@ -148,7 +148,7 @@ describe('our own checks before any call', () => {
     await store.save({ ...base, connectorId: 'exchange-off', type: 'Exchange', allowedToSend: false });
     await store.save({ ...base, connectorId: 'webhook-off', type: 'Webhook', allowedToSend: false });
     const gate = (connectorId: string, connectorType?: 'Exchange' | 'Webhook') =>
-      rejection(passConnectorGate(store, { ...(appointmentMessage({ tenantId: 't', connectorId, connectorType }) as never) }));
+      rejection(passConnectorGate(store, parseAppointmentMessage(appointmentMessage({ tenantId: 't', connectorId, connectorType }))));
     expectCode(await gate('missing'), { connector: 'exchange' }, 'DSCFG003', "Connector 'missing' does not exist for tenant 't'");
     expectCode(await gate('no-type'), { connector: 'exchange' }, 'DSCFG002', 'no type');
     expectCode(await gate('legacy'), {}, 'DSCFG005', "'WebService'");
