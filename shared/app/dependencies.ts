@@ -11,6 +11,11 @@ import { createTableProvider, type TableProvider } from '../storage/tableClients
 import { TransactionStore } from '../storage/transactions';
 import { createTelemetry } from '../telemetry/appInsightsTelemetry';
 import type { Telemetry } from '../telemetry/telemetry';
+import type { ServiceBusClient } from '@azure/service-bus';
+import { ConnectorsService } from '../errorsApi/connectorsService';
+import { TransactionsService } from '../errorsApi/transactionsService';
+import { createServiceBusClient } from '../messaging/serviceBus';
+import { ServiceBusReplayPublisher } from '../messaging/replayPublisher';
 
 export interface AppDependencies extends SyncDependencies {
   settings: Settings;
@@ -18,6 +23,11 @@ export interface AppDependencies extends SyncDependencies {
   mappings: EventMappingStore;
   calendar: GraphCalendarGateway;
   credentials: CredentialCache;
+  /** created on first use: the sync path never needs a sender */
+  serviceBus: () => ServiceBusClient;
+  replayPublisher: ServiceBusReplayPublisher;
+  transactionsService: TransactionsService;
+  connectorsService: ConnectorsService;
 }
 
 function protectorFrom(settings: Settings): SecretProtector {
@@ -31,7 +41,10 @@ function protectorFrom(settings: Settings): SecretProtector {
 }
 
 /** The composition root: every long-lived client is built once per process and shared by invocations. */
-export function buildDependencies(settings: Settings, overrides: { telemetry?: Telemetry; tables?: TableProvider } = {}): AppDependencies {
+export function buildDependencies(
+  settings: Settings,
+  overrides: { telemetry?: Telemetry; tables?: TableProvider; serviceBus?: () => ServiceBusClient } = {},
+): AppDependencies {
   const tables =
     overrides.tables ??
     createTableProvider({
@@ -47,14 +60,30 @@ export function buildDependencies(settings: Settings, overrides: { telemetry?: T
     requestTimeoutMs: settings.GRAPH_REQUEST_TIMEOUT_MS,
     maxConcurrencyPerMailbox: settings.GRAPH_MAX_CONCURRENCY_PER_MAILBOX,
   });
+  let serviceBusClient: ServiceBusClient | undefined;
+  const serviceBus =
+    overrides.serviceBus ??
+    (() =>
+      (serviceBusClient ??= createServiceBusClient({
+        connectionString: settings.ServiceBusConnection,
+        fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace,
+        managedIdentityClientId: settings.AZURE_CLIENT_ID,
+      })));
+  const transactions = new TransactionStore(tables);
+  const connectors = new ConnectorStore(tables, protector);
+  const replayPublisher = new ServiceBusReplayPublisher(serviceBus, settings.APPOINTMENTS_QUEUE);
   return {
     settings,
     tables,
     mappings,
     calendar,
     credentials,
-    connectors: new ConnectorStore(tables, protector),
-    transactions: new TransactionStore(tables),
+    serviceBus,
+    replayPublisher,
+    transactionsService: new TransactionsService(transactions, replayPublisher),
+    connectorsService: new ConnectorsService(connectors),
+    connectors,
+    transactions,
     versions: new AppointmentVersionStore(tables),
     telemetry: overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING),
     deliverers: {

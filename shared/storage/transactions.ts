@@ -94,6 +94,11 @@ function fromEntity(e: Record<string, unknown>): TransactionRecord {
   };
 }
 
+/** The Transactions PartitionKey of a tenant, for filters built outside this module. */
+export function transactionPartition(tenantId: string): string {
+  return key(tenantId || UNPARSED_TENANT);
+}
+
 export interface StoredTransaction {
   record: TransactionRecord;
   etag: string;
@@ -118,6 +123,25 @@ export class TransactionStore {
     const entity = toEntity(record);
     const result = etag === undefined ? await client.createEntity(entity) : await client.updateEntity(entity, 'Replace', { etag });
     return result.etag ?? '';
+  }
+
+  /**
+   * One page of rows matching an OData filter (built with the `odata` template by the caller).
+   * Table Storage may answer a filtered query with short or even empty pages, so pages are pulled
+   * until `pageSize` rows are in hand or the table is exhausted.
+   */
+  async page(filter: string | undefined, pageSize: number, continuationToken?: string): Promise<{ records: TransactionRecord[]; continuationToken?: string }> {
+    const client = await this.client();
+    const records: TransactionRecord[] = [];
+    let token = continuationToken;
+    do {
+      const iterator = client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: pageSize - records.length, continuationToken: token });
+      const next = await iterator.next();
+      if (next.done) break;
+      records.push(...next.value.map(fromEntity));
+      token = next.value.continuationToken;
+    } while (token && records.length < pageSize);
+    return { records, continuationToken: token };
   }
 
   async *list(tenantId?: string): AsyncIterable<TransactionRecord> {

@@ -1,5 +1,6 @@
 import { InvocationContext } from '@azure/functions';
 import { startAzuriteTables, type AzuriteTables } from '../../dev/azurite';
+import { startServiceBusBroker, type ServiceBusBroker } from '../../dev/serviceBus/broker';
 import { startAppInsightsSink, type AppInsightsSink } from '../../dev/simulators/appInsightsSink';
 import { startEntraGraphSimulator, type EntraGraphSimulator } from '../../dev/simulators/entraGraph';
 import { makeSyncAppointmentHandler } from '../../functions/syncAppointment';
@@ -21,6 +22,8 @@ export interface ExchangeHarness {
   azurite: AzuriteTables;
   sim: EntraGraphSimulator;
   sink: AppInsightsSink;
+  /** only with `{ serviceBus: true }`: the queue replays are sent to */
+  broker?: ServiceBusBroker;
   deps: AppDependencies;
   logs: LogLine[];
   seedConnector(input: Partial<ConnectorInput> & Pick<ConnectorInput, 'tenantId' | 'connectorId'>): Promise<void>;
@@ -31,8 +34,15 @@ export interface ExchangeHarness {
   close(): Promise<void>;
 }
 
-export async function startExchangeHarness(settings: Record<string, string> = {}): Promise<ExchangeHarness> {
-  const [azurite, sim, sink] = await Promise.all([startAzuriteTables({ inMemory: true }), startEntraGraphSimulator(), startAppInsightsSink()]);
+export const TEST_QUEUE = 'appointments';
+
+export async function startExchangeHarness(settings: Record<string, string> = {}, options: { serviceBus?: boolean } = {}): Promise<ExchangeHarness> {
+  const [azurite, sim, sink, broker] = await Promise.all([
+    startAzuriteTables({ inMemory: true }),
+    startEntraGraphSimulator(),
+    startAppInsightsSink(),
+    options.serviceBus ? startServiceBusBroker({ queues: [{ name: TEST_QUEUE, duplicateDetectionWindowMs: 600_000 }] }) : undefined,
+  ]);
   const telemetry = createTelemetry(sink.connectionString, { offlineStorage: false });
   const deps = buildDependencies(
     readSettings({
@@ -42,6 +52,8 @@ export async function startExchangeHarness(settings: Record<string, string> = {}
       SECRET_PROTECTION_KEY: TEST_PROTECTION_KEY,
       APPLICATIONINSIGHTS_CONNECTION_STRING: sink.connectionString,
       GRAPH_REQUEST_TIMEOUT_MS: '1500',
+      APPOINTMENTS_QUEUE: TEST_QUEUE,
+      ...(broker ? { ServiceBusConnection: broker.connectionString } : {}),
       ...settings,
     }),
     { telemetry },
@@ -54,6 +66,7 @@ export async function startExchangeHarness(settings: Record<string, string> = {}
     azurite,
     sim,
     sink,
+    broker,
     deps,
     logs,
     async seedConnector(input) {
@@ -79,7 +92,9 @@ export async function startExchangeHarness(settings: Record<string, string> = {}
     },
     async close() {
       await telemetry.shutdown();
-      await Promise.allSettled([azurite.close(), sim.close(), sink.close()]);
+      await deps.replayPublisher.close();
+      if (broker) await deps.serviceBus().close();
+      await Promise.allSettled([azurite.close(), sim.close(), sink.close(), broker?.close()]);
     },
   };
 }
