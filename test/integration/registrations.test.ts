@@ -13,6 +13,21 @@ interface Registration {
 }
 let loaded: { files: number; programmingModel: string; functions: Registration[] };
 
+const HTTP_API: Record<string, string> = {
+  errorsPage: 'GET ui',
+  errorsPageExplain: 'GET ui/codes/{errorCode}',
+  errorsPageReplay: 'POST ui/replay',
+  errorsPageArchive: 'POST ui/archive',
+  transactionsList: 'GET transactions',
+  transactionsSummary: 'GET transactions/summary',
+  transactionsReplay: 'POST transactions/replay',
+  transactionGet: 'GET transactions/{tenant}/{id}',
+  transactionReplay: 'POST transactions/{tenant}/{id}/replay',
+  transactionArchive: 'POST transactions/{tenant}/{id}/archive',
+  connectorGet: 'GET connectors/{tenant}/{id}',
+  connectorPut: 'PUT connectors/{tenant}/{id}',
+};
+
 function triggerOf(name: string): Record<string, unknown> {
   const fn = loaded.functions.find((f) => f.name === name);
   expect(fn, `function ${name} is registered`).toBeDefined();
@@ -36,7 +51,19 @@ describe('function registrations', () => {
   it('sets the @azure/functions programming model and loads every entry file', () => {
     expect(loaded.programmingModel).toBe('@azure/functions');
     expect(loaded.files).toBeGreaterThanOrEqual(1);
-    expect(loaded.functions.map((f) => f.name).sort()).toEqual(['errorCatalogue', 'syncAppointment']);
+    expect(loaded.functions.map((f) => f.name)).toEqual(expect.arrayContaining(['errorCatalogue', 'syncAppointment', ...Object.keys(HTTP_API)]));
+  });
+
+  it('every data endpoint of the Errors page and API sits behind a function key', () => {
+    for (const fn of loaded.functions) {
+      const trigger = triggerOf(fn.name);
+      if (trigger.type === 'httpTrigger') expect(trigger.authLevel, fn.name).toBe('function');
+    }
+  });
+
+  it.each(Object.entries(HTTP_API))('%s: %s', (name, expected) => {
+    const [method, route] = expected.split(' ');
+    expect(triggerOf(name)).toMatchObject({ type: 'httpTrigger', route, methods: [method] });
   });
 
   it('syncAppointment: Service Bus queue from app settings, one message per invocation', () => {
