@@ -333,3 +333,21 @@ describe('partner simulator lifecycle', () => {
     expect((refused as { cause: object }).cause).toMatchObject({ syscall: 'connect', errno: -111, address: '127.0.0.1', port: sim.port });
   });
 });
+
+describe('partner simulator enforcing signatures', () => {
+  it('answers 401 to a delivery whose signature does not verify, and keeps the programmed answer for the next', async () => {
+    ensureTestCaTrusted();
+    const sim = await startPartnerSimulator({ signingSecret: SECRET, rejectInvalidSignatures: true });
+    try {
+      sim.queue(respond.ok(202));
+      const body = '{"appointmentId":"a-1"}';
+      const forged = await fetch(`${sim.url}/hooks/x`, { method: 'POST', body, headers: signedHeaders(body, `whsec_${Buffer.alloc(32, 1).toString('base64')}`) });
+      expect([forged.status, await forged.json()]).toEqual([401, { error: 'invalid signature', problem: 'mismatch' }]);
+      const genuine = await fetch(`${sim.url}/hooks/x`, { method: 'POST', body, headers: signedHeaders(body) });
+      expect(genuine.status).toBe(202);
+      expect(sim.deliveries().map((d) => d.signatureValid)).toEqual([false, true]);
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -152,6 +152,8 @@ export interface PartnerSimulatorOptions {
   port?: number;
   /** Timestamp tolerance for signature checks (default 300 s). */
   toleranceSeconds?: number;
+  /** Answer 401 to any delivery whose signature does not verify, as a partner enforcing the contract would. */
+  rejectInvalidSignatures?: boolean;
 }
 
 export interface PartnerSimulator {
@@ -262,7 +264,6 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
       }
       const url = req.url ?? '/';
       const path = url.split('?')[0] ?? '/';
-      const behaviour = next(path);
       const check = verifyStandardWebhook(
         signingSecret,
         {
@@ -273,6 +274,9 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
         rawBody,
         options.toleranceSeconds !== undefined ? { toleranceSeconds: options.toleranceSeconds } : {},
       );
+      // An enforcing partner answers a bad signature itself; the programmed answers wait for the next delivery.
+      const behaviour: PartnerBehaviour =
+        options.rejectInvalidSignatures && !check.valid ? { kind: 'status', status: 401, body: { error: 'invalid signature', problem: check.problem } } : next(path);
       recorded.push({
         seq: recorded.length + 1,
         method: req.method ?? 'GET',

@@ -6,11 +6,13 @@ import type { SyncDependencies } from '../pipeline/syncAppointment';
 import { AppointmentVersionStore } from '../storage/appointmentVersions';
 import { ConnectorStore } from '../storage/connectors';
 import { EventMappingStore } from '../storage/eventMappings';
+import { RetryIndexStore } from '../storage/retryIndex';
 import { createSecretProtector, parseKey, type SecretProtector } from '../storage/secretProtector';
 import { createTableProvider, type TableProvider } from '../storage/tableClients';
 import { TransactionStore } from '../storage/transactions';
 import { createTelemetry } from '../telemetry/appInsightsTelemetry';
 import type { Telemetry } from '../telemetry/telemetry';
+import { createWebhookDeliverer } from '../webhook/compose';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { ConnectorsService } from '../errorsApi/connectorsService';
 import { TransactionsService } from '../errorsApi/transactionsService';
@@ -54,6 +56,7 @@ export function buildDependencies(
       requestTimeoutMs: settings.STORAGE_REQUEST_TIMEOUT_MS,
     });
   const protector = protectorFrom(settings);
+  const telemetry = overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING);
   const mappings = new EventMappingStore(tables);
   const credentials = new CredentialCache(settings.GRAPH_REQUEST_TIMEOUT_MS);
   const calendar = new GraphCalendarGateway({
@@ -84,8 +87,9 @@ export function buildDependencies(
     connectorsService: new ConnectorsService(connectors),
     connectors,
     transactions,
+    retryIndex: new RetryIndexStore(tables),
     versions: new AppointmentVersionStore(tables),
-    telemetry: overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING),
+    telemetry,
     deliverers: {
       Exchange: new ExchangeDeliverer({
         credentials,
@@ -94,6 +98,7 @@ export function buildDependencies(
         protector,
         defaults: { graphBaseUrl: settings.GRAPH_BASE_URL, authorityHost: settings.ENTRA_AUTHORITY_HOST },
       }),
+      Webhook: createWebhookDeliverer(settings, { tables, protector, telemetry }),
     },
   };
 }

@@ -81,6 +81,56 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'Timeout of one Graph or token request attempt, in milliseconds.',
     default: '30000',
   },
+  {
+    name: 'WEBHOOK_TIMEOUT_MS',
+    description: "Timeout of one webhook POST attempt, in milliseconds (DSWBHK010 when it expires); a connector's own timeout wins.",
+    default: '10000',
+  },
+  {
+    name: 'WEBHOOK_MAX_ATTEMPTS',
+    description: 'Attempts of one webhook delivery within an invocation (429, 5xx and connection failures are retried with exponential backoff and jitter).',
+    default: '3',
+  },
+  {
+    name: 'WEBHOOK_RETRY_BASE_DELAY_MS',
+    description: "First backoff delay between webhook attempts, in milliseconds; a partner's Retry-After wins.",
+    default: '500',
+  },
+  {
+    name: 'WEBHOOK_DELIVERY_BUDGET_MS',
+    description: 'Most time one webhook delivery may take, waits included; a retry (or a Retry-After) that does not fit is left to the retry job.',
+    default: '60000',
+  },
+  {
+    name: 'WEBHOOK_BREAKER_FAILURE_THRESHOLD',
+    description: 'Webhook deliveries in a row that fail for availability reasons (timeouts, exhausted retries) before the per-connector circuit breaker opens.',
+    default: '5',
+  },
+  {
+    name: 'WEBHOOK_BREAKER_BREAK_MS',
+    description: 'How long an open webhook circuit breaker short-circuits deliveries (DSWBHK030) before one probe is let through, in milliseconds.',
+    default: '60000',
+  },
+  {
+    name: 'RETRY_SWEEP_SCHEDULE',
+    description: 'NCRONTAB schedule of the retry sweep (six fields, seconds first, UTC).',
+    default: '0 */5 * * * *',
+  },
+  {
+    name: 'RETRY_SWEEP_MAX_ROWS',
+    description: 'Most index entries one retry sweep pass looks at; the rest wait for the next pass.',
+    default: '1000',
+  },
+  {
+    name: 'RETRY_SWEEP_MAX_SECONDS',
+    description: 'Time budget of one retry sweep pass, in seconds (keep it below the schedule interval).',
+    default: '120',
+  },
+  {
+    name: 'RETRY_SWEEP_LEASE_MINUTES',
+    description: 'How long a row the sweep enqueued waits for its replay before the sweep may send it again.',
+    default: '30',
+  },
 ];
 
 const positiveInt = (name: string) =>
@@ -91,6 +141,10 @@ const positiveInt = (name: string) =>
 
 const httpsUrl = (name: string) =>
   z.url({ protocol: /^https$/, error: `${name} must be an https:// URL` });
+
+// Six NCRONTAB fields (seconds first), or an hh:mm:ss TimeSpan as the Functions timer also accepts.
+const ncrontab = (name: string) =>
+  z.string().regex(/^(\S+\s+){5}\S+$|^\d{1,2}:\d{2}:\d{2}$/, `${name} must be a six-field NCRONTAB expression such as "0 */5 * * * *"`);
 
 const schema = z.object({
   APPOINTMENTS_QUEUE: z.string().min(1),
@@ -106,6 +160,16 @@ const schema = z.object({
   GRAPH_BASE_URL: httpsUrl('GRAPH_BASE_URL'),
   GRAPH_MAX_CONCURRENCY_PER_MAILBOX: positiveInt('GRAPH_MAX_CONCURRENCY_PER_MAILBOX'),
   GRAPH_REQUEST_TIMEOUT_MS: positiveInt('GRAPH_REQUEST_TIMEOUT_MS'),
+  WEBHOOK_TIMEOUT_MS: positiveInt('WEBHOOK_TIMEOUT_MS'),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt('WEBHOOK_MAX_ATTEMPTS'),
+  WEBHOOK_RETRY_BASE_DELAY_MS: positiveInt('WEBHOOK_RETRY_BASE_DELAY_MS'),
+  WEBHOOK_DELIVERY_BUDGET_MS: positiveInt('WEBHOOK_DELIVERY_BUDGET_MS'),
+  WEBHOOK_BREAKER_FAILURE_THRESHOLD: positiveInt('WEBHOOK_BREAKER_FAILURE_THRESHOLD'),
+  WEBHOOK_BREAKER_BREAK_MS: positiveInt('WEBHOOK_BREAKER_BREAK_MS'),
+  RETRY_SWEEP_SCHEDULE: ncrontab('RETRY_SWEEP_SCHEDULE'),
+  RETRY_SWEEP_MAX_ROWS: positiveInt('RETRY_SWEEP_MAX_ROWS'),
+  RETRY_SWEEP_MAX_SECONDS: positiveInt('RETRY_SWEEP_MAX_SECONDS'),
+  RETRY_SWEEP_LEASE_MINUTES: positiveInt('RETRY_SWEEP_LEASE_MINUTES'),
 });
 
 export type Settings = z.infer<typeof schema>;
@@ -123,4 +187,16 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new Error(`Invalid app settings: ${problems}`);
   }
   return parsed.data;
+}
+
+/**
+ * A trigger setting as the Functions host should see it: the `%NAME%` binding expression when the app
+ * setting exists, else its default — an unresolvable expression would disable the function at start-up.
+ */
+export function bindingExpression(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value !== undefined && value !== '') return `%${name}%`;
+  const fallback = SETTINGS.find((s) => s.name === name)?.default;
+  if (fallback === undefined) throw new Error(`${name} has no default: set it in the app settings.`);
+  return fallback;
 }

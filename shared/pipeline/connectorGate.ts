@@ -22,7 +22,11 @@ export function diagnosisConnector(message: AppointmentMessage | undefined, stor
  * Storage errors propagate untouched: they are not configuration problems.
  */
 export async function passConnectorGate(store: ConnectorStore, message: AppointmentMessage): Promise<GatePassed> {
-  const connector = await store.get(message.tenantId, message.connectorId);
+  return checkConnector(message, await store.get(message.tenantId, message.connectorId));
+}
+
+/** The gate's checks on a connector already loaded, so a failed check can still record its config version. */
+export function checkConnector(message: AppointmentMessage, connector: StoredConnector | undefined): GatePassed {
   if (!connector) throw new ConnectorNotFoundError(message.tenantId, message.connectorId);
   if (!connector.type) throw new MissingConnectorFieldError('type');
   const expected = message.connectorType;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SOURCES, type Source } from '../storage/transactions';
+import { SOURCES, type Source, type TransactionRecord } from '../storage/transactions';
 
 /** What the trigger hands the pipeline, independent of the Functions binding shapes. */
 export interface IncomingMessage {
@@ -26,6 +26,19 @@ export function transactionIdOf(message: IncomingMessage, raw: string): string {
   if (typeof replayed === 'string' && replayed.length > 0) return replayed;
   if (message.messageId) return String(message.messageId);
   return `body-${createHash('sha256').update(raw).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * A replay's message id is `<transactionId>:<attempt>` (one id per attempt, see messaging/replayPublisher).
+ * Once the row holds that attempt the message is a second copy — a re-send after a crash, a lease that
+ * ran out while the first copy waited in the queue, or an operator and the sweep replaying the same
+ * attempt — and processing it again would only count a phantom attempt.
+ */
+export function isRecordedReplay(message: IncomingMessage, record: TransactionRecord): boolean {
+  const transactionId = message.applicationProperties?.[REPLAY_PROPERTIES.transactionId];
+  if (typeof transactionId !== 'string' || !message.messageId?.startsWith(`${transactionId}:`)) return false;
+  const attempt = Number(message.messageId.slice(transactionId.length + 1));
+  return Number.isInteger(attempt) && attempt > 0 && record.attempts >= attempt;
 }
 
 /** Best effort for a message that failed validation, so its poison row lands with its tenant. */

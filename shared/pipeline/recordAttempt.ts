@@ -1,5 +1,6 @@
+import { saveIndexed, type IndexedStores } from '../retry/indexedSave';
 import { nextAttemptAt } from '../retry/schedule';
-import type { TransactionRecord, TransactionStore } from '../storage/transactions';
+import type { TransactionRecord } from '../storage/transactions';
 
 /** What one attempt learned; the row keeps its history and counters across attempts. */
 export type AttemptOutcome = Pick<
@@ -50,14 +51,15 @@ export function applyAttempt(previous: TransactionRecord | undefined, outcome: A
 
 /**
  * Read, apply, write under the row's ETag; a concurrent writer (a redelivery racing a replay) makes
- * us re-read and apply on top, so the row counts every attempt and is never duplicated.
+ * us re-read and apply on top, so the row counts every attempt and is never duplicated. The row's
+ * retry index entries follow it (see saveIndexed).
  */
-export async function recordAttempt(store: TransactionStore, outcome: AttemptOutcome, now: () => Date): Promise<TransactionRecord> {
+export async function recordAttempt(stores: IndexedStores, outcome: AttemptOutcome, now: () => Date): Promise<TransactionRecord> {
   for (let attempt = 0; ; attempt += 1) {
-    const existing = await store.get(outcome.tenantId, outcome.transactionId);
+    const existing = await stores.transactions.get(outcome.tenantId, outcome.transactionId);
     const record = applyAttempt(existing?.record, outcome, now());
     try {
-      await store.save(record, existing?.etag);
+      await saveIndexed(stores, existing?.record, record, existing?.etag);
       return record;
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;

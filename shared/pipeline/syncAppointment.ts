@@ -4,17 +4,20 @@ import type { Diagnosis } from '../diagnostics/types';
 import type { Deliverer, DeliveryResult } from '../connectors/delivery';
 import { parseAppointmentMessage, rawBody, type AppointmentMessage } from '../messages/appointmentMessage';
 import type { AppointmentVersionStore } from '../storage/appointmentVersions';
-import type { ConnectorStore, ConnectorType } from '../storage/connectors';
+import type { ConnectorStore, ConnectorType, StoredConnector } from '../storage/connectors';
+import type { RetryIndexStore } from '../storage/retryIndex';
 import type { TransactionRecord, TransactionStore } from '../storage/transactions';
 import type { Telemetry, TelemetryProperties } from '../telemetry/telemetry';
-import { diagnosisConnector, passConnectorGate } from './connectorGate';
-import { looseTenantId, sourceOf, transactionIdOf, type IncomingMessage } from './incoming';
+import { checkConnector, diagnosisConnector, type GatePassed } from './connectorGate';
+import { isRecordedReplay, looseTenantId, sourceOf, transactionIdOf, type IncomingMessage } from './incoming';
 import { recordAttempt, type AttemptOutcome } from './recordAttempt';
 import { reportDiagnosis, type Log } from './report';
 
 export interface SyncDependencies {
   connectors: ConnectorStore;
   transactions: TransactionStore;
+  /** kept in step with every row the pipeline writes, so the retry sweep finds what is due */
+  retryIndex: RetryIndexStore;
   versions: AppointmentVersionStore;
   deliverers: Partial<Record<ConnectorType, Deliverer>>;
   telemetry: Telemetry;
@@ -99,6 +102,10 @@ class SyncRun {
       this.log.info(`transactionId=${this.transactionId} redelivered after it settled (${existing.record.status}); nothing to do.`);
       return existing.record;
     }
+    if (existing && isRecordedReplay(this.incoming, existing.record)) {
+      this.log.info(`transactionId=${this.transactionId} replay ${this.incoming.messageId} was already recorded (attempt ${existing.record.attempts}); nothing to do.`);
+      return existing.record;
+    }
 
     const claim = await this.storage(() => this.deps.versions.claim(message.tenantId, message.connectorId, message.appointmentId, message.appointmentVersion));
     if (!claim.claimed) {
@@ -106,12 +113,16 @@ class SyncRun {
       return this.finish({ ...ids, status: 'Superseded', message: text });
     }
 
-    let gate;
+    let gate: GatePassed;
+    let stored: StoredConnector | undefined;
     try {
-      gate = await passConnectorGate(this.deps.connectors, message);
+      stored = await this.deps.connectors.get(message.tenantId, message.connectorId);
+      gate = checkConnector(message, stored);
     } catch (error) {
       const diagnosis = this.storageAware(diagnose(error, { connector: diagnosisConnector(message, undefined) }), error);
-      return this.finish({ ...ids, status: diagnosis.status, message: diagnosis.message, code: diagnosis.code, retryClass: diagnosis.retry }, diagnosis);
+      // The version the connector had (0: there was none) lets the retry sweep replay this row once it is fixed.
+      const configVersion = stored?.configVersion ?? 0;
+      return this.finish({ ...ids, configVersion, status: diagnosis.status, message: diagnosis.message, code: diagnosis.code, retryClass: diagnosis.retry }, diagnosis);
     }
     const { connector, type } = gate;
     this.properties = { ...this.properties, connectorType: type, attempt: String((existing?.record.attempts ?? 0) + 1) };
@@ -145,7 +156,7 @@ class SyncRun {
 
   /** Records the attempt, then reports it; a row that cannot be written fails the invocation. */
   private async finish(outcome: AttemptOutcome, diagnosis?: Diagnosis): Promise<TransactionRecord> {
-    const record = await this.storage(() => recordAttempt(this.deps.transactions, outcome, this.now));
+    const record = await this.storage(() => recordAttempt(this.deps, outcome, this.now));
     if (diagnosis) reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
     return record;
   }

@@ -1,5 +1,19 @@
 import type { RetryClass } from '../diagnostics/types';
 
+/*
+ * The replay schedule, as the retry sweep applies it (shared/retry/dueRules.ts; docs/retry.md):
+ *  - `retried` and `undiagnosed` rows are due at nextAttemptAt: exponential backoff from the attempt,
+ *    2, 4, 8 … minutes capped at 6 hours, ±25 % jitter, never before the back office's Retry-After.
+ *  - `fix-config` rows are due as soon as their connector's config version differs from the one
+ *    recorded at the failed attempt (0 when there was no connector), on the very next pass.
+ *  - `n/a` rows, archived rows and rows already expired are never due.
+ *  - Nothing replays once REPLAY_WINDOW_MS has passed since the first failure: the sweep marks the row
+ *    expired (it is kept) and reports the give-up with the row's errorCode.
+ *  - A row whose appointment has a newer version taken up is superseded: skipped, never replayed.
+ *  - A row the sweep enqueued is leased: not due again until the lease (RETRY_SWEEP_LEASE_MINUTES)
+ *    runs out without its replay being recorded; then it is sent again under the same message id.
+ */
+
 /** Rows never replay once this long has passed since their first failure. */
 export const REPLAY_WINDOW_MS = 14 * 24 * 60 * 60 * 1000;
 export const FIRST_DELAY_MS = 2 * 60 * 1000;

@@ -25,6 +25,8 @@ export interface StoredConnector {
   timeoutMs?: number;
 }
 
+export type ConnectorVersion = Pick<StoredConnector, 'tenantId' | 'connectorId' | 'configVersion' | 'updatedAt'>;
+
 /** What an operator (or the seed) supplies; secrets in plain text, write-only. */
 export interface ConnectorInput {
   tenantId: string;
@@ -65,6 +67,15 @@ export class ConnectorStore {
     const { partitionKey: _p, rowKey: _r, etag: _e, ...rest } = entity as ConnectorEntity & { etag: string; timestamp?: string };
     delete (rest as { timestamp?: string }).timestamp;
     return rest as StoredConnector;
+  }
+
+  /** Every connector's config version, without secrets: what the retry sweep compares rows against. */
+  async *versions(): AsyncIterable<ConnectorVersion> {
+    const client = await this.client();
+    const select = ['tenantId', 'connectorId', 'configVersion', 'updatedAt'];
+    for await (const e of client.listEntities<ConnectorVersion>({ queryOptions: { select } })) {
+      yield { tenantId: e.tenantId, connectorId: e.connectorId, configVersion: Number(e.configVersion), updatedAt: e.updatedAt };
+    }
   }
 
   /**

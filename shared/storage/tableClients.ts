@@ -6,6 +6,8 @@ export const TABLES = {
   transactions: 'Transactions',
   eventMappings: 'EventMappings',
   appointments: 'Appointments',
+  webhookBreakers: 'WebhookBreakers',
+  retryIndex: 'RetryIndex',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 type ClientOptions = NonNullable<Parameters<typeof TableClient.fromConnectionString>[2]>;

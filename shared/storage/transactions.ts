@@ -34,6 +34,8 @@ export interface TransactionRecord {
   /** first time this transaction failed; the 14-day replay window counts from here */
   firstFailureAt?: string;
   nextAttemptAt?: string;
+  /** set by the retry sweep when it enqueues a replay; nextAttemptAt is then the end of its lease */
+  replayQueuedAt?: string;
   connectorId?: string;
   connectorType?: string;
   /** the connector's config version at the last attempt: fix-config rows replay once it changes */
@@ -81,6 +83,7 @@ function fromEntity(e: Record<string, unknown>): TransactionRecord {
     lastAttemptAt: String(e.lastAttemptAt ?? ''),
     firstFailureAt: pick('firstFailureAt'),
     nextAttemptAt: pick('nextAttemptAt'),
+    replayQueuedAt: pick('replayQueuedAt'),
     connectorId: pick('connectorId'),
     connectorType: pick('connectorType'),
     configVersion: pick('configVersion'),

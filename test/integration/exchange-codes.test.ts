@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customDimensions } from '../../dev/simulators/appInsightsSink';
 import { createSecretProtector } from '../../shared/storage/secretProtector';
 import { appointmentMessage, startExchangeHarness, type ExchangeHarness, type MessageOptions } from '../support/exchangeHarness';
+import { expectDiagnosed as expectRowDiagnosed } from '../support/expectDiagnosed';
 
 /**
  * Every DSEX code (and the shared-layer DSCFG codes an Exchange connector can hit), produced by real
@@ -46,14 +47,7 @@ async function send(options: MessageOptions, meta: { messageId?: string; applica
 }
 
 /** The row, the log line and the telemetry envelope all carry the code. */
-async function expectDiagnosed(row: Awaited<ReturnType<typeof send>>, code: string, status: string) {
-  expect(row.code).toBe(code);
-  expect(row.status).toBe(status);
-  expect(row.message.startsWith(`[${code}] `)).toBe(true);
-  expect(h.logs.some((l) => l.text.includes(`errorCode=${code}`) && l.text.includes(`transactionId=${row.transactionId}`))).toBe(true);
-  const [envelope] = await h.sink.waitFor((e) => customDimensions(e).transactionId === row.transactionId && customDimensions(e).errorCode === code);
-  expect(customDimensions(envelope!)).toMatchObject({ errorCode: code, status, tenantId: row.tenantId, ...(row.appointmentId ? { appointmentId: row.appointmentId } : {}) });
-}
+const expectDiagnosed = (row: Awaited<ReturnType<typeof send>>, code: string, status: string) => expectRowDiagnosed(h, row, code, status);
 
 beforeAll(async () => {
   h = await startExchangeHarness();

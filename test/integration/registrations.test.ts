@@ -39,6 +39,8 @@ function triggerOf(name: string): Record<string, unknown> {
 beforeAll(() => {
   const run = spawnSync(resolve(root, 'node_modules/.bin/tsx'), ['dev/functionsHost/printRegistrations.ts', '--source'], {
     cwd: root,
+    // as local.settings.json would set it: a timer schedule is bound to its app setting when present
+    env: { ...process.env, RETRY_SWEEP_SCHEDULE: '0 */5 * * * *' },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -51,7 +53,7 @@ describe('function registrations', () => {
   it('sets the @azure/functions programming model and loads every entry file', () => {
     expect(loaded.programmingModel).toBe('@azure/functions');
     expect(loaded.files).toBeGreaterThanOrEqual(1);
-    expect(loaded.functions.map((f) => f.name)).toEqual(expect.arrayContaining(['errorCatalogue', 'syncAppointment', ...Object.keys(HTTP_API)]));
+    expect(loaded.functions.map((f) => f.name)).toEqual(expect.arrayContaining(['errorCatalogue', 'syncAppointment', 'retrySweep', ...Object.keys(HTTP_API)]));
   });
 
   it('every data endpoint of the Errors page and API sits behind a function key', () => {
@@ -74,6 +76,10 @@ describe('function registrations', () => {
       connection: 'ServiceBusConnection',
     });
     expect(triggerOf('syncAppointment').cardinality ?? 'one').toBe('one');
+  });
+
+  it('retrySweep: timer on the RETRY_SWEEP_SCHEDULE app setting', () => {
+    expect(triggerOf('retrySweep')).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '%RETRY_SWEEP_SCHEDULE%' });
   });
 
   it('errorCatalogue: GET /api/errors/{code?} behind a function key', () => {
