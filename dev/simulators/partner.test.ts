@@ -228,6 +228,23 @@ describe('partner simulator over HTTPS with fetch', () => {
     expect(shape(timedOut)).toMatchObject({ name: 'TimeoutError' });
   });
 
+  it('held: answers only once the test releases it', async () => {
+    let release!: () => void;
+    sim.queue(respond.held(new Promise<void>((resolve) => (release = resolve)), respond.ok(201)));
+    let settled = false;
+    const pending = post().then((response) => {
+      settled = true;
+      return response;
+    });
+    await sim.waitForDeliveries(1);
+    // a round trip the held request would have finished within, had it not been held
+    sim.queue(respond.ok(202));
+    expect((await post()).status).toBe(202);
+    expect(settled).toBe(false);
+    release();
+    expect((await pending).status).toBe(201);
+  });
+
   it("redirect: with redirect 'manual' fetch returns the 3xx itself (type 'basic', not 'opaqueredirect')", async () => {
     const target = `${sim.url}/moved`;
     sim.queue([respond.redirect(target, 302), respond.redirect(target, 307)]);

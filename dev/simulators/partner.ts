@@ -95,7 +95,9 @@ export type PartnerBehaviour =
   /** A redirect with a Location header. */
   | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string }
   /** Waits delayMs, then behaves as `then` (default 200). */
-  | { kind: 'slow'; delayMs: number; then?: PartnerBehaviour };
+  | { kind: 'slow'; delayMs: number; then?: PartnerBehaviour }
+  /** Holds the request until `release` settles, then behaves as `then` (default 200): the test, not a clock, decides when it ends. */
+  | { kind: 'held'; release: Promise<unknown>; then?: PartnerBehaviour };
 
 export const partnerResponses = {
   ok: (status: 200 | 201 | 202 | 204 = 200, body?: string | object): PartnerBehaviour =>
@@ -119,6 +121,7 @@ export const partnerResponses = {
   close: (): PartnerBehaviour => ({ kind: 'reset', rst: false }),
   redirect: (location: string, status: 301 | 302 | 303 | 307 | 308 = 302): PartnerBehaviour => ({ kind: 'redirect', status, location }),
   slow: (delayMs: number, then?: PartnerBehaviour): PartnerBehaviour => ({ kind: 'slow', delayMs, ...(then ? { then } : {}) }),
+  held: (release: Promise<unknown>, then?: PartnerBehaviour): PartnerBehaviour => ({ kind: 'held', release, ...(then ? { then } : {}) }),
 } as const;
 
 const DEFAULT_BEHAVIOUR: PartnerBehaviour = { kind: 'status', status: 204 };
@@ -249,6 +252,11 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
           answer(behaviour.then ?? { kind: 'status', status: 200, body: { received: true } }, req, res);
         }, behaviour.delayMs);
         timers.add(timer);
+        return;
+      }
+      case 'held': {
+        const go = () => answer(behaviour.then ?? { kind: 'status', status: 200, body: { received: true } }, req, res);
+        void behaviour.release.then(go, go);
         return;
       }
     }

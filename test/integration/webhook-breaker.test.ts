@@ -54,10 +54,16 @@ async function send(connectorId: string, via: HandlerInstance = h) {
 
 const state = (connectorId: string) => storedBreakerState(h.deps.tables, 'contoso', connectorId);
 
-/** THRESHOLD deliveries that exhaust their retries on 503: the breaker is open afterwards. */
-async function breakIt(connectorId: string, path: string, via: HandlerInstance = h): Promise<void> {
+/**
+ * Deliveries that exhaust their retries on 503 until THRESHOLD have failed in a row (`failedSoFar` of
+ * them already did): the breaker is open afterwards, and not one delivery earlier.
+ */
+async function breakIt(connectorId: string, path: string, via: HandlerInstance = h, failedSoFar = 0): Promise<void> {
   h.sim.setDefault(respond.status(503, 'down for maintenance'), path);
-  for (let i = 0; i < THRESHOLD; i += 1) expect((await send(connectorId, via)).code).toBe('DSWBHK020');
+  for (let i = failedSoFar; i < THRESHOLD; i += 1) {
+    expect(await state(connectorId)).not.toMatchObject({ phase: 'Open' });
+    expect((await send(connectorId, via)).code).toBe('DSWBHK020');
+  }
   h.sim.setDefault(undefined, path);
   expect(await state(connectorId)).toMatchObject({ phase: 'Open', consecutiveFailures: THRESHOLD, lastFailureCode: 'DSWBHK020' });
 }
@@ -74,7 +80,7 @@ describe('one instance', () => {
     h.sim.setDefault(respond.status(503), path);
     expect((await send(connectorId)).code).toBe('DSWBHK020');
     expect(await state(connectorId)).toMatchObject({ phase: 'Closed', consecutiveFailures: 1 });
-    await breakIt(connectorId, path);
+    await breakIt(connectorId, path, h, 1);
 
     const reached = h.sim.deliveries(path).length;
     const shorted = await send(connectorId);
@@ -128,26 +134,35 @@ describe('one instance', () => {
 
 describe('two instances sharing one breaker through Azurite', () => {
   it('an instance that never saw a failure short-circuits, and exactly one instance probes', async () => {
-    const other = h.instance(); // its own composition root: its own table clients, same storage
+    // The probe is held at the partner until the test releases it, so these instances' attempt timeout
+    // must outlast the hold: the test, not a clock, ends the probe.
+    const patient = { WEBHOOK_TIMEOUT_MS: '20000', WEBHOOK_DELIVERY_BUDGET_MS: '25000' };
+    const [one, two] = [h.instance(patient), h.instance(patient)]; // own composition roots, same storage
     const { connectorId, path } = await connector();
-    await breakIt(connectorId, path, h);
+    await breakIt(connectorId, path, one);
 
     const reached = h.sim.deliveries(path).length;
-    const shorted = await send(connectorId, other);
-    await expectDiagnosed({ logs: other.logs, sink: h.sink }, shorted, 'DSWBHK030', 'Failed');
+    const shorted = await send(connectorId, two);
+    await expectDiagnosed({ logs: two.logs, sink: h.sink }, shorted, 'DSWBHK030', 'Failed');
     expect(h.sim.deliveries(path)).toHaveLength(reached);
 
     await waitOutTheBreak();
-    // The probe is slow, so the other instance asks while it is in flight: the row's lease answers.
-    h.sim.queue(respond.slow(1_000, respond.ok(204)), path);
-    const [fromFirst, fromOther] = await Promise.all([send(connectorId, h), send(connectorId, other)]);
-    expect([fromFirst.status, fromOther.status].sort()).toEqual(['Failed', 'Succeeded']);
-    expect([fromFirst, fromOther].find((r) => r.status === 'Failed')!.code).toBe('DSWBHK030');
+    let release!: () => void;
+    h.sim.queue(respond.held(new Promise<void>((resolve) => (release = resolve)), respond.ok(204)), path);
+    // Both ask at once: one stores the half-open claim, the other loses the ETag race or reads the claim.
+    const sends = [send(connectorId, one), send(connectorId, two)];
+    // The loser settles while the probe is still held; a second probe would get the default 204 instead.
+    const first = await Promise.race(sends);
+    expect(first).toMatchObject({ status: 'Failed', code: 'DSWBHK030', message: OPEN_TEXT });
+    await h.sim.waitForDeliveries(reached + 1, { path });
+    release();
+    const rows = await Promise.all(sends);
+    expect(rows.map((r) => r.status).sort()).toEqual(['Failed', 'Succeeded']);
     expect(h.sim.deliveries(path)).toHaveLength(reached + 1);
 
-    expect(await state(connectorId)).toMatchObject({ phase: 'Closed' });
-    expect((await send(connectorId, other)).status).toBe('Succeeded');
-    expect((await send(connectorId, h)).status).toBe('Succeeded');
+    expect(await state(connectorId)).toEqual({ phase: 'Closed', consecutiveFailures: 0, configVersion: 1 });
+    expect((await send(connectorId, two)).status).toBe('Succeeded');
+    expect((await send(connectorId, one)).status).toBe('Succeeded');
   });
 
   it('fails open when the breaker table cannot be read: the delivery goes ahead and the moment is reported', async () => {

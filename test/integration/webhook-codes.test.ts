@@ -3,6 +3,7 @@ import { customDimensions } from '../../dev/simulators/appInsightsSink';
 import { partnerResponses as respond } from '../../dev/simulators/partner';
 import { createSecretProtector } from '../../shared/storage/secretProtector';
 import type { ConnectorInput } from '../../shared/storage/connectors';
+import type { TransactionRecord } from '../../shared/storage/transactions';
 import { closedPort } from '../support/closedPort';
 import { expectDiagnosed } from '../support/expectDiagnosed';
 import type { MessageOptions } from '../support/syncHarness';
@@ -31,6 +32,28 @@ async function send(options: MessageOptions) {
   const row = await h.row(options.tenantId ?? 'contoso', messageId);
   expect(row, `row for ${messageId}`).toBeDefined();
   return row!;
+}
+
+/** The retry class each code promises (../shared/spec/webhook-errors.txt and the DESIGN's cross-cutting codes). */
+const RETRY_CLASS: Record<string, string> = {
+  DSWBHK001: 'fix-config',
+  DSWBHK002: 'fix-config',
+  DSWBHK003: 'fix-config',
+  DSWBHK010: 'retried',
+  DSWBHK020: 'retried',
+  DSCFG001: 'fix-config',
+  DSCFG002: 'fix-config',
+  DSCFG003: 'fix-config',
+  DSCFG005: 'fix-config',
+  DSCFG006: 'fix-config',
+  DSCFG008: 'fix-config',
+  DSHTTP001: 'retried',
+};
+
+/** The row (`[CODE] text`, Status, retry class), the log line and the telemetry's errorCode. */
+async function expectFailure(row: TransactionRecord, code: string, status: string): Promise<void> {
+  await expectDiagnosed(h, row, code, status);
+  expect(row.retryClass).toBe(RETRY_CLASS[code]);
 }
 
 beforeAll(async () => {
@@ -66,7 +89,7 @@ describe('checks before any call', () => {
   it('DSWBHK001 when the connector may not send (the message names the Webhook type)', async () => {
     const { connectorId, path } = await connector({ allowedToSend: false });
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK001', 'BackOfficeNotAllowed');
+    await expectFailure(row, 'DSWBHK001', 'BackOfficeNotAllowed');
     expect(row.message).toBe('[DSWBHK001] The connector is not allowed to send appointments to a web service.');
     expect(h.sim.deliveries(path)).toHaveLength(0);
   });
@@ -76,7 +99,22 @@ describe('checks before any call', () => {
     seq += 1;
     const { connectorType: _omitted, ...untyped } = webhookMessage({ connectorId, appointmentId: `APT-W${seq}` }) as Record<string, unknown>;
     await h.deliver(untyped, { messageId: `wm-${seq}` });
-    await expectDiagnosed(h, (await h.row('contoso', `wm-${seq}`))!, 'DSCFG001', 'BackOfficeNotAllowed');
+    await expectFailure((await h.row('contoso', `wm-${seq}`))!, 'DSCFG001', 'BackOfficeNotAllowed');
+    expect(h.sim.deliveries(path)).toHaveLength(0);
+  });
+
+  it('DSCFG003 when the connector the message names does not exist', async () => {
+    const row = await send({ connectorId: 'never-created' });
+    await expectFailure(row, 'DSCFG003', 'EmptyBackOffice');
+    expect(row.message).toContain('never-created');
+  });
+
+  it('DSCFG005 when neither the message nor the stored type says Webhook (the shared layer cannot tell whose it is)', async () => {
+    const { connectorId, path } = await connector({ type: 'Legacy.BcConnector, Internal.Types' });
+    seq += 1;
+    const { connectorType: _omitted, ...untyped } = webhookMessage({ connectorId, appointmentId: `APT-W${seq}` }) as Record<string, unknown>;
+    await h.deliver(untyped, { messageId: `wm-${seq}` });
+    await expectFailure((await h.row('contoso', `wm-${seq}`))!, 'DSCFG005', 'InvalidBackOfficeType');
     expect(h.sim.deliveries(path)).toHaveLength(0);
   });
 
@@ -87,7 +125,7 @@ describe('checks before any call', () => {
   ])('DSWBHK002 for an %s URL', async (_label, webhookUrl, message) => {
     const { connectorId } = await connector({ webhookUrl });
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK002', 'WrongUrl');
+    await expectFailure(row, 'DSWBHK002', 'WrongUrl');
     expect(row.message).toBe(message);
     expect(row.retryClass).toBe('fix-config');
   });
@@ -95,34 +133,34 @@ describe('checks before any call', () => {
   it('DSWBHK002 for a port fetch refuses to connect to, found at the first call', async () => {
     const { connectorId } = await connector({ webhookUrl: 'https://127.0.0.1:6000/hooks' });
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK002', 'WrongUrl');
+    await expectFailure(row, 'DSWBHK002', 'WrongUrl');
     expect(row.message).toBe("[DSWBHK002] The webhookUrl 'https://127.0.0.1:6000/hooks' is on port 6000, which HTTP clients refuse to connect to.");
   });
 
   it('DSWBHK003 when the stored type is not Webhook, without the raw type name', async () => {
     const legacy = await connector({ type: 'Legacy.BcConnector, Internal.Types' });
     const row = await send({ connectorId: legacy.connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK003', 'InvalidBackOfficeType');
+    await expectFailure(row, 'DSWBHK003', 'InvalidBackOfficeType');
     expect(row.message).toBe('[DSWBHK003] The connector type cannot be cast to Webhook.');
     const exchange = await connector({ type: 'Exchange' });
-    await expectDiagnosed(h, await send({ connectorId: exchange.connectorId }), 'DSWBHK003', 'InvalidBackOfficeType');
+    await expectFailure(await send({ connectorId: exchange.connectorId }), 'DSWBHK003', 'InvalidBackOfficeType');
   });
 
   it('DSCFG002 without a signing secret, DSCFG006 for one that does not decrypt or is not a whsec_ key', async () => {
     const unsigned = await connector({ signingSecret: undefined });
     const missing = await send({ connectorId: unsigned.connectorId });
-    await expectDiagnosed(h, missing, 'DSCFG002', 'InvalidBackOfficeSettings');
+    await expectFailure(missing, 'DSCFG002', 'InvalidBackOfficeSettings');
     expect(missing.message).toBe('[DSCFG002] The connector configuration has no signing secret.');
 
     const rotated = await connector();
     const client = await h.deps.tables.table('Connectors');
     const otherKey = createSecretProtector(Buffer.alloc(32, 9));
     await client.updateEntity({ partitionKey: 'contoso', rowKey: rotated.connectorId, protectedSigningSecret: otherKey.protect(PARTNER_SECRET) }, 'Merge');
-    await expectDiagnosed(h, await send({ connectorId: rotated.connectorId }), 'DSCFG006', 'InvalidBackOfficeSettings');
+    await expectFailure(await send({ connectorId: rotated.connectorId }), 'DSCFG006', 'InvalidBackOfficeSettings');
 
     const notAKey = await connector({ signingSecret: 'hunter2-is-not-a-key' });
     const row = await send({ connectorId: notAKey.connectorId });
-    await expectDiagnosed(h, row, 'DSCFG006', 'InvalidBackOfficeSettings');
+    await expectFailure(row, 'DSCFG006', 'InvalidBackOfficeSettings');
     expect(row.message).not.toContain('hunter2');
     expect(h.sim.deliveries(unsigned.path).length + h.sim.deliveries(rotated.path).length + h.sim.deliveries(notAKey.path).length).toBe(0);
   });
@@ -133,7 +171,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue(respond.hang(), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK010', 'Failed');
+    await expectFailure(row, 'DSWBHK010', 'Failed');
     expect(row.message).toBe('[DSWBHK010] The partner endpoint did not respond within 400 ms.');
     expect(row.retryClass).toBe('retried');
     expect(h.sim.deliveries(path)).toHaveLength(1);
@@ -150,7 +188,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue([503, 500, 502].map((status) => respond.status(status, 'upstream down')), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK020', 'Failed');
+    await expectFailure(row, 'DSWBHK020', 'Failed');
     expect(row.message).toBe('[DSWBHK020] Status code: 502. Bad Gateway: upstream down (after 3 attempts)');
     expect(h.sim.deliveries(path)).toHaveLength(3);
     expect(Date.parse(row.nextAttemptAt!)).toBeGreaterThan(Date.parse(row.lastAttemptAt));
@@ -160,7 +198,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue(respond.status(422, { error: 'start is required' }), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK020', 'Failed');
+    await expectFailure(row, 'DSWBHK020', 'Failed');
     expect(row.message).toBe('[DSWBHK020] Status code: 422. Unprocessable Entity: {"error":"start is required"}');
     expect(h.sim.deliveries(path)).toHaveLength(1);
   });
@@ -169,7 +207,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue(respond.redirect(`${h.sim.url}/moved?token=abc`, 307), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK020', 'Failed');
+    await expectFailure(row, 'DSWBHK020', 'Failed');
     expect(row.message).toBe(`[DSWBHK020] Status code: 307. Temporary Redirect: redirects are not followed (Location: ${h.sim.url}/moved?***)`);
     expect(h.sim.deliveries('/moved')).toHaveLength(0);
   });
@@ -178,7 +216,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue(respond.throttle(3_600), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSWBHK020', 'Failed');
+    await expectFailure(row, 'DSWBHK020', 'Failed');
     expect(row.message).toMatch(/^\[DSWBHK020\] Status code: 429\. Too Many Requests/);
     expect(h.sim.deliveries(path)).toHaveLength(1);
     expect(Date.parse(row.nextAttemptAt!) - Date.parse(row.lastAttemptAt)).toBeGreaterThanOrEqual(3_600_000);
@@ -188,7 +226,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue(respond.status(status, { error: 'not for you' }), path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSCFG008', 'InvalidBackOfficeSettings');
+    await expectFailure(row, 'DSCFG008', 'InvalidBackOfficeSettings');
     expect(row.message).toBe(`[DSCFG008] The back office rejected the request as unauthorized: Status code: ${status}.`);
     expect(h.sim.deliveries(path)).toHaveLength(1);
   });
@@ -196,7 +234,7 @@ describe('failures at the partner', () => {
   it('DSCFG008 when the partner rejects our signature (a signing secret that is not the agreed one)', async () => {
     const { connectorId } = await connector({ webhookUrl: `${h.sim.url}/forged`, signingSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` });
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSCFG008', 'InvalidBackOfficeSettings');
+    await expectFailure(row, 'DSCFG008', 'InvalidBackOfficeSettings');
     expect(h.sim.deliveries('/forged')).toMatchObject([{ signatureValid: false, signatureProblem: 'mismatch' }]);
   });
 
@@ -204,7 +242,7 @@ describe('failures at the partner', () => {
     const { connectorId, path } = await connector();
     h.sim.queue([respond.reset(), respond.reset(), respond.close()], path);
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSHTTP001', 'Failed');
+    await expectFailure(row, 'DSHTTP001', 'Failed');
     expect(row.message).toBe('[DSHTTP001] HTTP transient: the partner endpoint gave no HTTP answer (UND_ERR_SOCKET: other side closed), after 3 attempts.');
     expect(h.sim.deliveries(path)).toHaveLength(3);
   });
@@ -212,7 +250,7 @@ describe('failures at the partner', () => {
   it('DSHTTP001 when nothing listens at the address', async () => {
     const { connectorId } = await connector({ webhookUrl: `https://127.0.0.1:${await closedPort()}/hooks` });
     const row = await send({ connectorId });
-    await expectDiagnosed(h, row, 'DSHTTP001', 'Failed');
+    await expectFailure(row, 'DSHTTP001', 'Failed');
     expect(row.message).toBe('[DSHTTP001] HTTP transient: the partner endpoint gave no HTTP answer (ECONNREFUSED), after 3 attempts.');
   });
 });
