@@ -4,6 +4,11 @@ import type { Bench, BenchRow } from './types';
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   // registered by each benchmark module as it is written, e.g.
   // sweep: () => import('./sweep'),
+  syncOverhead: () => import('./syncOverhead.js'),
+  tokens: () => import('./tokens.js'),
+  mailboxConcurrency: () => import('./mailboxConcurrency.js'),
+  coldStart: () => import('./coldStart.js'),
+  sweep: () => import('./sweep.js'),
 };
 
 function table(rows: BenchRow[]): string {

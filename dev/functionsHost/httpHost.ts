@@ -114,7 +114,14 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       res.end('Internal error');
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    // EADDRINUSE and friends reject the start instead of crashing the process with an 'error' event.
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     port,

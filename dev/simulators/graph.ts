@@ -23,7 +23,9 @@ export type GraphFault =
   /** Never answered; the socket stays open until the client gives up or the simulator closes. */
   | { kind: 'hang' }
   /** Answered normally, `ms` late. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Processed (an event is created or changed) but the answer is lost: the connection is reset instead. */
+  | { kind: 'lostAnswer' };
 
 export interface MailboxOptions {
   /** When set, only tokens of this tenant see the user (others get ErrorInvalidUser). */
@@ -264,6 +266,13 @@ export class GraphCalendars {
       if (fault.kind === 'delay') {
         await this.sleep(fault.ms);
         if (res.destroyed) return true;
+      } else if (fault.kind === 'lostAnswer') {
+        res.writeHead = (() => res) as unknown as typeof res.writeHead;
+        res.end = (() => res) as unknown as typeof res.end;
+        this.serve(req, res, entry, stats, route, method, raw);
+        entry.outcome = 'reset';
+        resetConnection(req);
+        return true;
       } else {
         this.applyFault(req, res, entry, stats, fault);
         return true;
@@ -427,7 +436,7 @@ export class GraphCalendars {
     return `${this.origin()}/v1.0/users('${encodeURIComponent(mailbox.upn)}')/events('${id}')`;
   }
 
-  private applyFault(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, stats: MailboxStats, fault: Exclude<GraphFault, { kind: 'delay' }>): void {
+  private applyFault(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, stats: MailboxStats, fault: Exclude<GraphFault, { kind: 'delay' | 'lostAnswer' }>): void {
     switch (fault.kind) {
       case 'throttle':
         stats.throttled++;

@@ -56,7 +56,9 @@ export function buildDependencies(
       requestTimeoutMs: settings.STORAGE_REQUEST_TIMEOUT_MS,
     });
   const protector = protectorFrom(settings);
-  const telemetry = overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING);
+  const telemetry = overrides.telemetry ?? createTelemetry(settings.APPLICATIONINSIGHTS_CONNECTION_STRING, {
+    authenticationString: settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
+  });
   const mappings = new EventMappingStore(tables);
   const credentials = new CredentialCache(settings.GRAPH_REQUEST_TIMEOUT_MS);
   const calendar = new GraphCalendarGateway({

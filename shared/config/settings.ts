@@ -57,6 +57,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     sample: '',
   },
   {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+    description: 'Authorization=AAD;ClientId=<managed identity client id> when Application Insights has local auth disabled (as infra/ deploys it): telemetry is sent with an Entra token. Unset: connection string only.',
+    sample: '',
+  },
+  {
     name: 'SECRET_PROTECTION_KEY',
     description: 'Base64 of 32 random bytes that encrypt connector secrets at rest in the Connectors table (in Azure: a Key Vault reference).',
     sample: 'ZGV2LW9ubHkta2V5LWRvLW5vdC11c2UtaW4tYXp1cmU=',
@@ -155,6 +160,7 @@ const schema = z.object({
   STORAGE_REQUEST_TIMEOUT_MS: positiveInt('STORAGE_REQUEST_TIMEOUT_MS'),
   AZURE_CLIENT_ID: z.string().optional(),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
   SECRET_PROTECTION_KEY: z.string().optional(),
   ENTRA_AUTHORITY_HOST: httpsUrl('ENTRA_AUTHORITY_HOST'),
   GRAPH_BASE_URL: httpsUrl('GRAPH_BASE_URL'),

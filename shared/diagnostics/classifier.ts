@@ -72,7 +72,8 @@ export function diagnose(error: unknown, ctx: DiagnosisContext = {}): Diagnosis 
     let text: string;
     try {
       if (!rule.when(facts, ctx)) continue;
-      text = rule.text(facts, ctx);
+      // String(): a rule reads fields of the thrown value, and a mutated error may carry a non-string there.
+      text = String(rule.text(facts, ctx));
     } catch {
       continue; // a rule that cannot read this shape does not match it
     }

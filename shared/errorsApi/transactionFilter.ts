@@ -1,4 +1,4 @@
-import { odata } from '@azure/data-tables';
+import { odata } from '../storage/tableClients';
 import { z } from 'zod';
 import { STATUSES } from '../diagnostics/types';
 import { transactionPartition } from '../storage/transactions';

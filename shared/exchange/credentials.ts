@@ -1,4 +1,4 @@
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 
 const GRAPH_CLOUD_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn']);
 
@@ -27,6 +27,8 @@ export interface ExchangeCredentials {
  */
 export class CredentialCache {
   private readonly credentials = new Map<string, TokenCredential>();
+  /** token requests under way: messages arriving together on a cold instance share one */
+  private readonly pending = new Map<string, Promise<AccessToken | null>>();
 
   constructor(
     private readonly requestTimeoutMs: number,
@@ -38,6 +40,8 @@ export class CredentialCache {
     let credential = this.credentials.get(id);
     if (!credential) {
       if (this.credentials.size >= this.maxEntries) this.credentials.delete(this.credentials.keys().next().value!);
+      // Loaded on first use: @azure/identity (with MSAL) is the heaviest require of the app's start-up.
+      const { ClientSecretCredential } = require('@azure/identity') as typeof import('@azure/identity');
       credential = new ClientSecretCredential(creds.entraTenantId, creds.clientId, creds.clientSecret, {
         authorityHost: creds.authorityHost,
         // The simulator and national clouds are not in Microsoft's instance-discovery list.
@@ -62,7 +66,18 @@ export class CredentialCache {
   }
 
   async token(key: CredentialKey, creds: ExchangeCredentials, graphBaseUrl: string): Promise<string> {
-    const token = await this.credential(key, creds).getToken(graphScope(graphBaseUrl));
+    // MSAL's cache answers once a token is in it, but callers that ask before the first answer
+    // each go to Entra: coalesce them, so a burst on a cold instance costs one token request.
+    const scope = graphScope(graphBaseUrl);
+    const id = `${key.tenantId}|${key.connectorId}|${key.configVersion}|${scope}`;
+    let request = this.pending.get(id);
+    if (!request) {
+      request = this.credential(key, creds)
+        .getToken(scope)
+        .finally(() => this.pending.delete(id));
+      this.pending.set(id, request);
+    }
+    const token = await request;
     if (!token?.token) throw new Error('Microsoft Entra ID returned no access token.');
     return token.token;
   }

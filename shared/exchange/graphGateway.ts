@@ -1,4 +1,4 @@
-import { Client } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { DelegateBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { extractFacts } from '../diagnostics/facts';
 import { KeyedBulkhead } from '../resilience/keyedBulkhead';
@@ -40,6 +40,21 @@ export interface GraphGatewayOptions {
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
+/**
+ * A request not sent because Graph told us to leave this mailbox alone for longer than an invocation
+ * waits: diagnosed like the 429 it stands for (transient, with its Retry-After), so the row is retried.
+ */
+export class MailboxThrottledError extends Error {
+  readonly statusCode = 429;
+  constructor(
+    mailbox: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Microsoft Graph throttled mailbox ${mailbox}; not sent, Retry-After ${retryAfterSeconds} s`);
+    this.name = 'MailboxThrottledError';
+  }
+}
+
 function isRetryable(error: unknown, maxRetryAfterSeconds: number): boolean {
   const f = extractFacts(error);
   if (f.retryAfterSeconds !== undefined && f.retryAfterSeconds > maxRetryAfterSeconds) return false;
@@ -54,10 +69,14 @@ function isRetryable(error: unknown, maxRetryAfterSeconds: number): boolean {
 export class GraphCalendarGateway implements CalendarGateway {
   readonly bulkhead: KeyedBulkhead;
   private readonly policy: RetryPolicy;
+  /** mailbox → end of the last Retry-After Graph gave for it (epoch ms) */
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly maxRetryAfterSeconds: number;
 
   constructor(private readonly options: GraphGatewayOptions) {
     this.bulkhead = new KeyedBulkhead(options.maxConcurrencyPerMailbox);
     const maxRetryAfter = options.maxRetryAfterSeconds ?? 20;
+    this.maxRetryAfterSeconds = maxRetryAfter;
     const base = options.baseDelayMs ?? 500;
     this.policy = retry(
       handleWhen((error) => isRetryable(error, maxRetryAfter)),
@@ -75,6 +94,8 @@ export class GraphCalendarGateway implements CalendarGateway {
   }
 
   private client(call: GraphCall): Client {
+    // Loaded on first use rather than at the app's start-up (see bench/coldStart.ts).
+    const { Client } = require('@microsoft/microsoft-graph-client') as typeof import('@microsoft/microsoft-graph-client');
     return Client.initWithMiddleware({
       baseUrl: call.baseUrl.endsWith('/') ? call.baseUrl : `${call.baseUrl}/`,
       defaultVersion: 'v1.0',
@@ -84,7 +105,43 @@ export class GraphCalendarGateway implements CalendarGateway {
 
   private run<T>(call: GraphCall, fn: (client: Client) => Promise<T>): Promise<T> {
     const client = this.client(call);
-    return this.policy.execute(() => this.bulkhead.execute(call.mailbox, () => fn(client)));
+    const mailbox = call.mailbox.toLowerCase();
+    return this.policy.execute(() =>
+      this.bulkhead.execute(mailbox, async () => {
+        await this.waitOutRetryAfter(mailbox);
+        try {
+          return await fn(client);
+        } catch (error) {
+          this.noteRetryAfter(mailbox, error);
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Graph's Retry-After holds for the mailbox (app + mailbox is what Outlook throttles), not only for
+   * the request that got it: every request to that mailbox waits it out. One longer than this
+   * invocation will wait for fails at once, as the 429 itself would have, and the row is retried later.
+   */
+  private async waitOutRetryAfter(mailbox: string): Promise<void> {
+    for (;;) {
+      const until = this.pausedUntil.get(mailbox);
+      const remaining = until === undefined ? 0 : until - Date.now();
+      if (remaining <= 0) {
+        if (until !== undefined) this.pausedUntil.delete(mailbox);
+        return;
+      }
+      if (remaining > this.maxRetryAfterSeconds * 1000) throw new MailboxThrottledError(mailbox, Math.ceil(remaining / 1000));
+      await new Promise((resolve) => setTimeout(resolve, remaining));
+    }
+  }
+
+  private noteRetryAfter(mailbox: string, error: unknown): void {
+    const facts = extractFacts(error);
+    if (facts.retryAfterSeconds === undefined || (facts.httpStatus !== 429 && facts.httpStatus !== 503)) return;
+    const until = Date.now() + facts.retryAfterSeconds * 1000;
+    if (until > (this.pausedUntil.get(mailbox) ?? 0)) this.pausedUntil.set(mailbox, until);
   }
 
   private eventsPath(call: GraphCall): string {

@@ -1,6 +1,6 @@
 import { saveIndexed, type IndexedStores } from '../retry/indexedSave';
 import { nextAttemptAt } from '../retry/schedule';
-import type { TransactionRecord } from '../storage/transactions';
+import type { StoredTransaction, TransactionRecord } from '../storage/transactions';
 
 /** What one attempt learned; the row keeps its history and counters across attempts. */
 export type AttemptOutcome = Pick<
@@ -53,10 +53,14 @@ export function applyAttempt(previous: TransactionRecord | undefined, outcome: A
  * Read, apply, write under the row's ETag; a concurrent writer (a redelivery racing a replay) makes
  * us re-read and apply on top, so the row counts every attempt and is never duplicated. The row's
  * retry index entries follow it (see saveIndexed).
+ *
+ * `known` is the row as this invocation already read it (null: read, and absent): the first write
+ * goes out under that ETag without reading again. Nothing is lost if the row moved on since: the
+ * write is refused (412/409) and the loop re-reads.
  */
-export async function recordAttempt(stores: IndexedStores, outcome: AttemptOutcome, now: () => Date): Promise<TransactionRecord> {
+export async function recordAttempt(stores: IndexedStores, outcome: AttemptOutcome, now: () => Date, known?: StoredTransaction | null): Promise<TransactionRecord> {
   for (let attempt = 0; ; attempt += 1) {
-    const existing = await stores.transactions.get(outcome.tenantId, outcome.transactionId);
+    const existing = attempt === 0 && known !== undefined ? (known ?? undefined) : await stores.transactions.get(outcome.tenantId, outcome.transactionId);
     const record = applyAttempt(existing?.record, outcome, now());
     try {
       await saveIndexed(stores, existing?.record, record, existing?.etag);

@@ -6,7 +6,7 @@ import { parseAppointmentMessage, rawBody, type AppointmentMessage } from '../me
 import type { AppointmentVersionStore } from '../storage/appointmentVersions';
 import type { ConnectorStore, ConnectorType, StoredConnector } from '../storage/connectors';
 import type { RetryIndexStore } from '../storage/retryIndex';
-import type { TransactionRecord, TransactionStore } from '../storage/transactions';
+import type { StoredTransaction, TransactionRecord, TransactionStore } from '../storage/transactions';
 import type { Telemetry, TelemetryProperties } from '../telemetry/telemetry';
 import { checkConnector, diagnosisConnector, type GatePassed } from './connectorGate';
 import { isRecordedReplay, looseTenantId, sourceOf, transactionIdOf, type IncomingMessage } from './incoming';
@@ -63,6 +63,8 @@ class SyncRun {
   private readonly source;
   private readonly now: () => Date;
   private properties: TelemetryProperties;
+  /** the row as read at the start of this run (null: absent), so recording it does not read it again */
+  private known: StoredTransaction | null | undefined;
 
   constructor(
     private readonly incoming: IncomingMessage,
@@ -97,7 +99,18 @@ class SyncRun {
     };
     const ids = { ...this.base(message.tenantId), connectorId: message.connectorId, appointmentId: message.appointmentId, appointmentVersion: message.appointmentVersion, action: message.action };
 
-    const existing = await this.storage(() => this.deps.transactions.get(message.tenantId, this.transactionId));
+    // The three reads that decide whether and how to deliver are independent: they go out together
+    // (one storage round-trip on the message's path instead of four) and are looked at in order, so
+    // a result that ends the run early leaves the others unread (their failures included).
+    const { tenantId, connectorId, appointmentId, appointmentVersion } = message;
+    const existingRead = this.deps.transactions.get(tenantId, this.transactionId);
+    // Claiming a version a settled redelivery already claimed changes nothing (same version: no write).
+    const claimRead = this.deps.versions.claim(tenantId, connectorId, appointmentId, appointmentVersion, { expectNew: message.action === 'create' });
+    const connectorRead = this.deps.connectors.get(tenantId, connectorId);
+    for (const pending of [existingRead, claimRead, connectorRead]) pending.catch(() => undefined);
+
+    const existing = await this.storage(() => existingRead);
+    this.known = existing ?? null;
     if (existing && this.source === 'Service' && isSettled(existing.record)) {
       this.log.info(`transactionId=${this.transactionId} redelivered after it settled (${existing.record.status}); nothing to do.`);
       return existing.record;
@@ -107,7 +120,7 @@ class SyncRun {
       return existing.record;
     }
 
-    const claim = await this.storage(() => this.deps.versions.claim(message.tenantId, message.connectorId, message.appointmentId, message.appointmentVersion));
+    const claim = await this.storage(() => claimRead);
     if (!claim.claimed) {
       const text = `Superseded: version ${message.appointmentVersion} arrived after version ${claim.latestVersion} was taken up; nothing was sent.`;
       return this.finish({ ...ids, status: 'Superseded', message: text });
@@ -116,7 +129,7 @@ class SyncRun {
     let gate: GatePassed;
     let stored: StoredConnector | undefined;
     try {
-      stored = await this.deps.connectors.get(message.tenantId, message.connectorId);
+      stored = await connectorRead;
       gate = checkConnector(message, stored);
     } catch (error) {
       const diagnosis = this.storageAware(diagnose(error, { connector: diagnosisConnector(message, undefined) }), error);
@@ -156,7 +169,7 @@ class SyncRun {
 
   /** Records the attempt, then reports it; a row that cannot be written fails the invocation. */
   private async finish(outcome: AttemptOutcome, diagnosis?: Diagnosis): Promise<TransactionRecord> {
-    const record = await this.storage(() => recordAttempt(this.deps, outcome, this.now));
+    const record = await this.storage(() => recordAttempt(this.deps, outcome, this.now, this.known));
     if (diagnosis) reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
     return record;
   }

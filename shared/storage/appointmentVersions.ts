@@ -19,10 +19,23 @@ export class AppointmentVersionStore {
     return entity?.latestVersion;
   }
 
-  async claim(tenantId: string, connectorId: string, appointmentId: string, version: number): Promise<Claim> {
+  /**
+   * `expectNew`: the appointment most likely has no version yet (a create), so the insert is tried
+   * before any read — one round-trip instead of two; an existing version answers 409 and the claim
+   * then reads and decides as usual.
+   */
+  async claim(tenantId: string, connectorId: string, appointmentId: string, version: number, options: { expectNew?: boolean } = {}): Promise<Claim> {
     const client = await this.client();
     const partitionKey = key(tenantId, connectorId);
     const rowKey = key(appointmentId);
+    if (options.expectNew) {
+      try {
+        await client.createEntity({ partitionKey, rowKey, latestVersion: version, claimedAt: new Date().toISOString() });
+        return { claimed: true };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      }
+    }
     for (let attempt = 0; ; attempt += 1) {
       const current = await getOrUndefined<{ latestVersion: number }>(client, partitionKey, rowKey);
       if (current && current.latestVersion > version) return { claimed: false, latestVersion: current.latestVersion };

@@ -1,6 +1,6 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { configPartition, TIME_PREFIX, timeBucket, versionKey, type IndexEntry, type IndexKey } from '../retry/indexKeys';
-import { key, TABLES, type TableProvider } from './tableClients';
+import { key, odata, TABLES, type TableProvider } from './tableClients';
 
 /** An index entry as read back, with the time the service last wrote it. */
 export interface StoredIndexEntry extends IndexEntry {

@@ -1,5 +1,13 @@
-import { TableClient } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { TableClient } from '@azure/data-tables';
+
+// The SDKs are required when the first client is built, not when the app loads (bench/coldStart.ts).
+type DataTables = typeof import('@azure/data-tables');
+const dataTables = (): DataTables => require('@azure/data-tables') as DataTables;
+
+/** @azure/data-tables' `odata` template (escapes quotes in values), without loading the SDK at start-up. */
+export function odata(strings: TemplateStringsArray, ...values: unknown[]): string {
+  return dataTables().odata(strings, ...values);
+}
 
 export const TABLES = {
   connectors: 'Connectors',
@@ -18,6 +26,8 @@ export interface TableConnection {
   managedIdentityClientId?: string;
   /** per attempt; the SDK has no timeout of its own, so a hung storage call would hang the invocation */
   requestTimeoutMs?: number;
+  /** extra pipeline policies, e.g. the sweep benchmark's count of entities each response carries */
+  additionalPolicies?: ClientOptions['additionalPolicies'];
 }
 
 /** Hands out one client per table and creates each table once, on first use. */
@@ -29,7 +39,7 @@ export function createTableProvider(connection: TableConnection): TableProvider 
   const clients = new Map<string, Promise<TableClient>>();
   const credential =
     connection.connectionString === undefined && connection.tableServiceUri !== undefined
-      ? new DefaultAzureCredential({ managedIdentityClientId: connection.managedIdentityClientId })
+      ? new (require('@azure/identity') as typeof import('@azure/identity')).DefaultAzureCredential({ managedIdentityClientId: connection.managedIdentityClientId })
       : undefined;
 
   const timeoutMs = connection.requestTimeoutMs ?? 10_000;
@@ -45,10 +55,12 @@ export function createTableProvider(connection: TableConnection): TableProvider 
           },
         },
       },
+      ...(connection.additionalPolicies ?? []),
     ],
   };
 
   function build(name: string): TableClient {
+    const { TableClient } = dataTables();
     if (connection.connectionString) {
       return TableClient.fromConnectionString(connection.connectionString, name, {
         ...options,

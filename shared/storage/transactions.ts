@@ -1,8 +1,8 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import type { OutcomeStatus, RetryClass } from '../diagnostics/types';
 import { joinText, splitText } from './chunkedText';
 import { dropUndefined } from './connectors';
-import { getOrUndefined, key, TABLES, type TableProvider } from './tableClients';
+import { getOrUndefined, key, odata, TABLES, type TableProvider } from './tableClients';
 
 /** Where an attempt came from, in the words the platform's operators use. */
 export type Source = 'Service' | 'Website' | 'Timer job';
@@ -55,7 +55,8 @@ const UNPARSED_TENANT = '(unparsed)';
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
-function toEntity(r: TransactionRecord): Entity {
+/** The row as stored; exported for bulk writers (the sweep benchmark seeds rows as the pipeline writes them). */
+export function toEntity(r: TransactionRecord): Entity {
   const { payload, history, tenantId, transactionId, ...rest } = r;
   return {
     partitionKey: key(tenantId || UNPARSED_TENANT),

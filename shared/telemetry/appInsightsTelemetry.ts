@@ -1,8 +1,35 @@
+import type { TokenCredential } from '@azure/identity';
 import type { Diagnosis } from '../diagnostics/types';
 import { diagnosisProperties, noTelemetry, type Telemetry, type TelemetryProperties } from './telemetry';
 
 type AppInsightsModule = typeof import('applicationinsights');
 type Client = InstanceType<AppInsightsModule['TelemetryClient']>;
+
+export interface TelemetryOptions {
+  offlineStorage?: boolean;
+  /**
+   * APPLICATIONINSIGHTS_AUTHENTICATION_STRING (`Authorization=AAD;ClientId=<id>`): the resource has local
+   * auth disabled, so items are sent with an Entra token of that managed identity (without ClientId:
+   * the system-assigned one). The host reads the same setting for its own telemetry.
+   */
+  authenticationString?: string;
+}
+
+/** The managed identity credential an authentication string asks for; undefined when it asks for none. */
+export function entraCredentialFor(authenticationString: string | undefined): TokenCredential | undefined {
+  if (!authenticationString) return undefined;
+  const parts = new Map(
+    authenticationString
+      .split(';')
+      .map((part) => part.split('=').map((s) => s.trim()))
+      .filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== '')
+      .map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  if (parts.get('authorization')?.toUpperCase() !== 'AAD') return undefined;
+  const { ManagedIdentityCredential } = require('@azure/identity') as typeof import('@azure/identity');
+  const clientId = parts.get('clientid');
+  return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+}
 
 /**
  * Application Insights through the applicationinsights 3.x package. Requiring it costs about a second,
@@ -13,7 +40,7 @@ export class AppInsightsTelemetry implements Telemetry {
 
   constructor(
     private readonly connectionString: string,
-    private readonly options: { offlineStorage?: boolean } = {},
+    private readonly options: TelemetryOptions = {},
   ) {}
 
   private get(): Client {
@@ -23,6 +50,8 @@ export class AppInsightsTelemetry implements Telemetry {
       this.client = new ai.TelemetryClient(this.connectionString, { useGlobalProviders: false });
       // Disk caching resends after an outage; tests turn it off so nothing outlives them.
       this.client.config.enableUseDiskRetryCaching = this.options.offlineStorage ?? true;
+      const credential = entraCredentialFor(this.options.authenticationString);
+      if (credential) this.client.config.aadTokenCredential = credential;
     }
     return this.client;
   }
@@ -53,6 +82,6 @@ export class AppInsightsTelemetry implements Telemetry {
   }
 }
 
-export function createTelemetry(connectionString: string | undefined, options: { offlineStorage?: boolean } = {}): Telemetry {
+export function createTelemetry(connectionString: string | undefined, options: TelemetryOptions = {}): Telemetry {
   return connectionString ? new AppInsightsTelemetry(connectionString, options) : noTelemetry;
 }

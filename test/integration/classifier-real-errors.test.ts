@@ -122,13 +122,18 @@ describe('@microsoft/microsoft-graph-client through our gateway against the Grap
   });
 
   it('DSEX040 for throttling (with its Retry-After), resets and hangs', async () => {
-    sim.injectGraphFault({ kind: 'throttle', retryAfterSeconds: 120 }, { times: 1 });
-    const throttled = expectCode(await rejection(gateway.createEvent(call, { ...event, transactionId: 't4' })), exchange(), 'DSEX040', '429 ApplicationThrottled');
-    expect(throttled.retryAfterSeconds).toBe(120);
     sim.injectGraphFault({ kind: 'reset' }, { times: 1 });
     expectCode(await rejection(gateway.createEvent(call, { ...event, transactionId: 't5' })), exchange(), 'DSEX040', 'ECONNRESET');
     sim.injectGraphFault({ kind: 'hang' }, { times: 1 });
     expectCode(await rejection(gateway.createEvent(call, { ...event, transactionId: 't6' })), exchange(), 'DSEX040', 'timed out after 300 ms');
+    // Last: the Retry-After holds for the whole mailbox, so nothing more is sent to jane for 120 s.
+    sim.injectGraphFault({ kind: 'throttle', retryAfterSeconds: 120 }, { times: 1 });
+    const throttled = expectCode(await rejection(gateway.createEvent(call, { ...event, transactionId: 't4' })), exchange(), 'DSEX040', '429 ApplicationThrottled');
+    expect(throttled.retryAfterSeconds).toBe(120);
+    const sent = sim.requests({ service: 'graph', mailbox: call.mailbox }).length;
+    const held = expectCode(await rejection(gateway.createEvent(call, { ...event, transactionId: 't7' })), exchange(), 'DSEX040', 'not sent');
+    expect(held.retryAfterSeconds).toBeGreaterThan(100);
+    expect(sim.requests({ service: 'graph', mailbox: call.mailbox })).toHaveLength(sent);
   });
 });
 

@@ -9,10 +9,11 @@ import { REPLAY_WINDOW_MS } from '../../shared/retry/schedule';
 import { totalSkipped, type SweepSummary } from '../../shared/retry/summary';
 import { RETRY_GIVEN_UP_EVENT } from '../../shared/retry/sweep';
 import { RetryIndexStore } from '../../shared/storage/retryIndex';
-import { TABLES } from '../../shared/storage/tableClients';
-import type { TransactionRecord } from '../../shared/storage/transactions';
+import { createTableProvider, TABLES } from '../../shared/storage/tableClients';
+import type { TransactionRecord, TransactionStore } from '../../shared/storage/transactions';
 import { CapturingPublisher, CapturingTelemetry, minutesFromNow, sweepOnce, type SweepRun } from '../support/retrySweep';
 import { TEST_PROTECTION_KEY } from '../support/exchangeHarness';
+import { EntityCounter, entitiesRead } from '../support/entityCounter';
 
 /**
  * The due rules one by one, against Azurite: rows are written by the pipeline's own record step (so
@@ -185,6 +186,26 @@ describe('which rows are due', () => {
   });
 });
 
+describe('the sweep reads what is due, not the Transactions table', () => {
+  it('one pass reads exactly the due rows and their index entries, whatever else the table holds', async () => {
+    const counter = new EntityCounter();
+    const tables = createTableProvider({ connectionString: azurite.connectionString, additionalPolicies: [{ position: 'perCall', policy: counter.policy }] });
+    const counted = buildDependencies(deps.settings, { telemetry, tables });
+    const hourAgo = new Date(Date.now() - 60 * 60_000);
+    const due = ['d1', 'd2', 'd3', 'd4', 'd5'];
+    for (const id of due) await record(id, FAILURES.transient, hourAgo);
+    for (let i = 0; i < 20; i++) await record(`backing-off-${i}`, FAILURES.transient);
+    for (let i = 0; i < 5; i++) await record(`fix-${i}`, FAILURES.expiredSecret);
+    for (let i = 0; i < 5; i++) await record(`done-${i}`, i % 2 ? 'succeeded' : FAILURES.alreadyDeleted);
+
+    const { result: run, reads } = await counter.measure(() => sweepOnce(counted, { replayPublisher: publisher }));
+    expect(run.summary).toMatchObject({ due: due.length, enqueued: due.length });
+    expect(entitiesRead(reads, { table: TABLES.transactions, kind: 'query' })).toBe(0);
+    expect(entitiesRead(reads, { table: TABLES.transactions, kind: 'point' })).toBe(due.length);
+    expect(entitiesRead(reads, { table: TABLES.retryIndex })).toBe(due.length);
+  });
+});
+
 describe('a bounded pass', () => {
   it('looks at no more than RETRY_SWEEP_MAX_ROWS entries; the rest wait for the next pass', async () => {
     const past = new Date(Date.now() - 60 * 60_000);
@@ -195,6 +216,32 @@ describe('a bounded pass', () => {
     expect((await sweepAt(new Date(), { RETRY_SWEEP_MAX_ROWS: 2 })).summary).toMatchObject({ due: 1, enqueued: 1, truncated: false });
     expect(publisher.ids()).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
     expect(telemetry.named('RetrySweepCompleted').at(-1)?.measurements).toMatchObject({ due: 1, enqueued: 1, expired: 0, skipped: 0 });
+  });
+
+  it('stops taking entries once RETRY_SWEEP_MAX_SECONDS have passed; the rest wait for the next pass, none is sent twice', async () => {
+    const past = new Date(Date.now() - 60 * 60_000);
+    const ids = Array.from({ length: 40 }, (_, i) => `slow-${String(i).padStart(2, '0')}`);
+    for (const id of ids) await record(id, FAILURES.transient, past);
+
+    // The pass's clock jumps past its budget as soon as it reads a row, as if storage had stalled.
+    const start = new Date();
+    let elapsedMs = 0;
+    const stalling = Object.create(deps.transactions) as TransactionStore;
+    stalling.get = async (tenantId, transactionId) => {
+      elapsedMs = 5_000;
+      return deps.transactions.get(tenantId, transactionId);
+    };
+    const bounded = { ...deps.settings, RETRY_SWEEP_MAX_SECONDS: 1, RETRY_SWEEP_MAX_ROWS: 1_000 };
+    const first = await sweepOnce(deps, { replayPublisher: publisher, transactions: stalling, now: () => new Date(start.getTime() + elapsedMs), settings: bounded });
+    expectBalanced(first.summary);
+    expect(first.summary.truncated).toBe(true);
+    expect(first.summary.due).toBeGreaterThan(0);
+    expect(first.summary.due).toBeLessThan(ids.length);
+    expect(first.lines.join('\n')).toContain('truncated=true');
+
+    const second = await sweepAt(start, bounded);
+    expect(second.summary).toMatchObject({ due: ids.length - first.summary.due, truncated: false });
+    expect(publisher.ids()).toEqual(ids);
   });
 });
 
