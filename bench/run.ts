@@ -3,7 +3,7 @@ import type { Bench, BenchRow } from './types';
 // Each module exports `bench: Bench`; they run one after another so no two compete for the machine.
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   // registered by each benchmark module as it is written, e.g.
-  // sweep: () => import('./sweep'),
+  // sweep: () => import('./sweep.js'),   (node16 resolution: a dynamic import needs the .js extension)
   syncOverhead: () => import('./syncOverhead.js'),
   tokens: () => import('./tokens.js'),
   mailboxConcurrency: () => import('./mailboxConcurrency.js'),

@@ -73,6 +73,16 @@ describe('at least once in, exactly once out', () => {
     expect(eventsWithSubject('Version 2')).toHaveLength(1);
     expect(eventsWithSubject('Version 1')).toHaveLength(0);
   });
+
+  it('a late create is superseded too (its version claim tries the insert first, and meets the newer version)', async () => {
+    await h.deliver({ ...appointmentMessage({ appointmentId: 'APT-LATE-CREATE', appointmentVersion: 3 }), subject: 'Create v3' }, { messageId: 'late-create-v3' });
+    await h.deliver({ ...appointmentMessage({ appointmentId: 'APT-LATE-CREATE', appointmentVersion: 2 }), subject: 'Create v2' }, { messageId: 'late-create-v2' });
+    await h.deliver({ ...appointmentMessage({ appointmentId: 'APT-LATE-CREATE', appointmentVersion: 3 }), subject: 'Create v3' }, { messageId: 'late-create-v3-copy' });
+    expect(await h.row('contoso', 'late-create-v2')).toMatchObject({ status: 'Superseded' });
+    expect(await h.row('contoso', 'late-create-v3-copy')).toMatchObject({ status: 'Succeeded' });
+    expect(eventsWithSubject('Create v3')).toHaveLength(1);
+    expect(eventsWithSubject('Create v2')).toHaveLength(0);
+  });
 });
 
 describe('Graph etiquette', () => {
@@ -103,6 +113,18 @@ describe('Graph etiquette', () => {
       await h.deliver(appointmentMessage({ connectorId: 'token-counter', appointmentId: `APT-TOKEN-${i}` }), { messageId: `token-${i}` });
     }
     expect(await Promise.all(Array.from({ length: 10 }, (_, i) => h.row('contoso', `token-${i}`).then((r) => r?.status)))).toEqual(Array(10).fill('Succeeded'));
+    expect(h.sim.tokenRequests(clientId)).toBe(1);
+  });
+
+  it('asks Entra once when many messages arrive together on a cold instance', async () => {
+    const clientId = '88888888-2222-4333-8444-555555555555';
+    h.sim.addApp({ tenantId: TENANT, clientId, clientSecret: SECRET });
+    await h.seedConnector({ tenantId: 'contoso', connectorId: 'token-burst', entraTenantId: TENANT, clientId, clientSecret: SECRET });
+    const cold = h.instance();
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) => cold.deliver(appointmentMessage({ connectorId: 'token-burst', appointmentId: `APT-BURST-${i}` }), { messageId: `burst-${i}` })),
+    );
+    expect(await Promise.all(Array.from({ length: 16 }, (_, i) => h.row('contoso', `burst-${i}`).then((r) => r?.status)))).toEqual(Array(16).fill('Succeeded'));
     expect(h.sim.tokenRequests(clientId)).toBe(1);
   });
 });

@@ -23,10 +23,11 @@ export interface ScanReport {
 
 export function needleForms(needle: Needle): Array<{ form: string; value: string }> {
   const forms = new Map<string, string>();
-  forms.set(needle.value, 'verbatim');
-  forms.set(encodeURIComponent(needle.value), 'url-encoded');
-  forms.set(JSON.stringify(needle.value).slice(1, -1), 'json-escaped');
-  if (needle.value.startsWith('whsec_')) forms.set(needle.value.slice('whsec_'.length), 'key-without-prefix');
+  const add = (value: string, form: string) => forms.has(value) || forms.set(value, form); // identical forms keep the first name
+  add(needle.value, 'verbatim');
+  add(encodeURIComponent(needle.value), 'url-encoded');
+  add(JSON.stringify(needle.value).slice(1, -1), 'json-escaped');
+  if (needle.value.startsWith('whsec_')) add(needle.value.slice('whsec_'.length), 'key-without-prefix');
   return [...forms].filter(([value]) => value.length >= 8).map(([value, form]) => ({ value, form }));
 }
 
