@@ -1,5 +1,5 @@
 import { TableClient } from '@azure/data-tables';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { azuriteTablesConnectionString } from '../../dev/azurite';
 import { customDimensions } from '../../dev/simulators/appInsightsSink';
 import { partnerResponses as respond, type PartnerDelivery } from '../../dev/simulators/partner';
@@ -7,27 +7,15 @@ import { replayMessage } from '../../shared/messaging/replayPublisher';
 import { StorageUnavailableError } from '../../shared/pipeline/syncAppointment';
 import { createTableProvider, TABLES, type TableProvider } from '../../shared/storage/tableClients';
 import { closedPort } from '../support/closedPort';
-import { startWebhookHarness, webhookMessage, type WebhookHarness } from '../support/webhookHarness';
+import { useWebhookHarness, webhookMessage } from '../support/webhookHarness';
 
 /**
  * What a partner relies on beyond the codes: one webhook-id per message whatever happens to it (so
  * it can deduplicate), Retry-After honoured when the invocation has room for it, and no delivery
  * outcome lost when the transaction row cannot be written.
  */
-let h: WebhookHarness;
+const h = useWebhookHarness();
 let seq = 0;
-
-beforeAll(async () => {
-  h = await startWebhookHarness();
-});
-
-afterAll(async () => {
-  await h?.close();
-});
-
-afterEach(() => {
-  expect(h.sim.deliveries().filter((d) => !d.signatureValid)).toEqual([]);
-});
 
 async function connector(): Promise<{ connectorId: string; path: string }> {
   seq += 1;

@@ -1,5 +1,5 @@
 import { TableClient } from '@azure/data-tables';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { azuriteTablesConnectionString } from '../../dev/azurite';
 import { customDimensions } from '../../dev/simulators/appInsightsSink';
 import { partnerResponses as respond } from '../../dev/simulators/partner';
@@ -8,7 +8,7 @@ import { storedBreakerState } from '../../shared/webhook/sharedBreaker';
 import { closedPort } from '../support/closedPort';
 import { expectDiagnosed } from '../support/expectDiagnosed';
 import type { HandlerInstance } from '../support/syncHarness';
-import { startWebhookHarness, WEBHOOK_TEST_SETTINGS, webhookMessage, type WebhookHarness } from '../support/webhookHarness';
+import { useWebhookHarness, WEBHOOK_TEST_SETTINGS, webhookMessage } from '../support/webhookHarness';
 
 /**
  * The per-(tenant, connector) circuit breaker, whose only state is its row in Azurite: it opens after
@@ -20,20 +20,8 @@ const THRESHOLD = Number(WEBHOOK_TEST_SETTINGS.WEBHOOK_BREAKER_FAILURE_THRESHOLD
 const BREAK_MS = Number(WEBHOOK_TEST_SETTINGS.WEBHOOK_BREAKER_BREAK_MS);
 const OPEN_TEXT = '[DSWBHK030] The circuit breaker for this connector is open; the call was short-circuited before reaching the partner.';
 
-let h: WebhookHarness;
+const h = useWebhookHarness();
 let seq = 0;
-
-beforeAll(async () => {
-  h = await startWebhookHarness();
-});
-
-afterAll(async () => {
-  await h?.close();
-});
-
-afterEach(() => {
-  expect(h.sim.deliveries().filter((d) => !d.signatureValid)).toEqual([]);
-});
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Long enough for an open breaker to half-open (it opened before the last delivery returned). */

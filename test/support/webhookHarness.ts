@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startPartnerSimulator, type PartnerSimulator } from '../../dev/simulators/partner';
 import type { ConnectorInput } from '../../shared/storage/connectors';
 import { appointmentMessage, startSyncHarness, type MessageOptions, type SyncHarness } from './syncHarness';
@@ -44,4 +45,27 @@ export async function startWebhookHarness(settings: Record<string, string> = {})
 /** An appointment message for a Webhook connector (the platform names the connector type). */
 export function webhookMessage(options: MessageOptions = {}) {
   return appointmentMessage({ connectorType: 'Webhook', resources: [{ number: 'R001', name: 'Jane Doe', email: 'jane@contoso.com' }], ...options });
+}
+
+/**
+ * Starts one harness for the calling test file and checks after every test that each delivery the
+ * partner received carried a valid signature. The returned object forwards to the live harness.
+ */
+export function useWebhookHarness(settings: Record<string, string> = {}): WebhookHarness {
+  let current: WebhookHarness | undefined;
+  beforeAll(async () => {
+    current = await startWebhookHarness(settings);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  afterEach(() => {
+    expect(current!.sim.deliveries().filter((d) => !d.signatureValid)).toEqual([]);
+  });
+  return new Proxy({} as WebhookHarness, {
+    get: (_target, property) => {
+      if (!current) throw new Error('the webhook harness is used before beforeAll started it');
+      return Reflect.get(current, property);
+    },
+  });
 }
