@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { appDependencies } from '../shared/app/dependencies';
+import { appDependencies, shutdownAppDependencies } from '../shared/app/dependencies';
 import type { IncomingMessage } from '../shared/pipeline/incoming';
 import { syncAppointment, type SyncDependencies } from '../shared/pipeline/syncAppointment';
 
@@ -28,3 +28,7 @@ app.serviceBusQueue('syncAppointment', {
   queueName: '%APPOINTMENTS_QUEUE%',
   handler: syncAppointmentHandler,
 });
+
+// A successful sync leaves its AppointmentSynced event to the exporter's batch instead of awaiting a
+// flush (shared/pipeline/syncAppointment): whatever is still queued is sent before the worker stops.
+app.hook.appTerminate(() => shutdownAppDependencies());

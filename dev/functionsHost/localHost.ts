@@ -55,6 +55,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       timers.close();
       await serviceBus.close();
       await http.close();
+      // As the Functions host does when it stops the worker (the app flushes its telemetry there).
+      for (const hook of app.hooks.get('appTerminate') ?? []) {
+        await Promise.resolve(hook({ hookData: {} })).catch((error: unknown) => log(`[host] appTerminate hook failed: ${String(error)}`));
+      }
       app.uninstall();
     },
   };

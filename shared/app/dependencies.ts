@@ -112,3 +112,15 @@ export function appDependencies(): AppDependencies {
   shared ??= buildDependencies(readSettings());
   return shared;
 }
+
+/**
+ * Sends whatever telemetry still holds and stops its exporter. A sync that only succeeded does not
+ * wait for its event to be sent (pipeline/syncAppointment): the host's appTerminate hook calls this
+ * so nothing is left unsent when the worker stops. Nothing to do if no invocation built the app.
+ */
+export async function shutdownAppDependencies(): Promise<void> {
+  const deps = shared;
+  if (!deps) return;
+  await deps.telemetry.flush();
+  await deps.telemetry.shutdown();
+}

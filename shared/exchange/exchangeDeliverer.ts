@@ -4,7 +4,7 @@ import type { Diagnosis, DiagnosisContext } from '../diagnostics/types';
 import { worstDiagnosis, type Deliverer, type DeliveryRequest, type DeliveryResult } from '../connectors/delivery';
 import type { AppointmentMessage, AppointmentResource } from '../messages/appointmentMessage';
 import type { StoredConnector } from '../storage/connectors';
-import type { EventMappingStore } from '../storage/eventMappings';
+import type { EventMapping, EventMappingStore } from '../storage/eventMappings';
 import type { SecretProtector } from '../storage/secretProtector';
 import type { CredentialCache, ExchangeCredentials } from './credentials';
 import { graphTransactionId, toGraphEvent } from './eventBody';
@@ -24,6 +24,13 @@ interface Prepared {
   graphBaseUrl: string;
 }
 
+/** Event mapping reads started before the connector was read, keyed by mappingKey (see ExchangeDeliverer.prefetch). */
+export type MappingReads = ReadonlyMap<string, Promise<EventMapping | undefined>>;
+
+const mappingKey = (tenantId: string, connectorId: string, appointmentId: string, resourceNumber: string) => JSON.stringify([tenantId, connectorId, appointmentId, resourceNumber]);
+
+const isSyncable = (r: AppointmentResource) => r.exchangeEnabled && r.email !== undefined && r.email !== '';
+
 type ResourceOutcome = { resource: AppointmentResource; done: string } | { resource: AppointmentResource; diagnosis: Diagnosis };
 
 const label = (r: AppointmentResource) => `${r.name} (${r.number})`;
@@ -41,10 +48,28 @@ function httpsOverride(field: string, value: string | undefined, fallback: strin
 }
 
 /** Writes an appointment into each assigned resource's Exchange calendar through Microsoft Graph. */
-export class ExchangeDeliverer implements Deliverer {
+export class ExchangeDeliverer implements Deliverer<MappingReads> {
   constructor(private readonly deps: ExchangeDelivererDeps) {}
 
-  async deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+  /**
+   * Every action starts by reading each resource's event mapping, and the keys are in the message:
+   * the reads go out with the pipeline's first reads, one sequential storage round-trip less per
+   * message. Only resources this deliverer would sync are read (a webhook message flags none).
+   */
+  prefetch(message: AppointmentMessage): MappingReads {
+    const reads = new Map<string, Promise<EventMapping | undefined>>();
+    for (const resource of message.resources) {
+      if (!isSyncable(resource)) continue;
+      const ids = [message.tenantId, message.connectorId, message.appointmentId, resource.number] as const;
+      const read = this.deps.mappings.get(...ids);
+      // Unused when the run ends before delivering; otherwise syncResource awaits it and diagnoses its failure.
+      read.catch(() => undefined);
+      reads.set(mappingKey(...ids), read);
+    }
+    return reads;
+  }
+
+  async deliver(request: DeliveryRequest<MappingReads>): Promise<DeliveryResult> {
     const { connector } = request;
     const ctx: DiagnosisContext = { connector: 'exchange', tenantId: connector.entraTenantId, clientId: connector.clientId };
     try {
@@ -82,18 +107,18 @@ export class ExchangeDeliverer implements Deliverer {
   }
 
   private syncableResources(message: AppointmentMessage): AppointmentResource[] {
-    const enabled = message.resources.filter((r) => r.exchangeEnabled && r.email);
+    const enabled = message.resources.filter(isSyncable);
     if (enabled.length === 0) throw new IntegrationDisabledError(message.resources);
     return enabled;
   }
 
-  private async syncResource(request: DeliveryRequest, resource: AppointmentResource, call: GraphCall, base: DiagnosisContext): Promise<ResourceOutcome> {
+  private async syncResource(request: DeliveryRequest<MappingReads>, resource: AppointmentResource, call: GraphCall, base: DiagnosisContext): Promise<ResourceOutcome> {
     const { message, connector } = request;
     const operation = message.action;
     const ctx: DiagnosisContext = { ...base, resource, operation };
     const ids = [connector.tenantId, connector.connectorId, message.appointmentId, resource.number] as const;
     try {
-      const mapping = await this.deps.mappings.get(...ids);
+      const mapping = await (request.prefetched?.get(mappingKey(...ids)) ?? this.deps.mappings.get(...ids));
       // A first attempt without a mapping may race the create that is still in flight; a replay
       // (the retry job, or an operator) re-establishes the event instead of failing forever.
       const isReplay = request.attempt > 1;
@@ -145,7 +170,7 @@ export class ExchangeDeliverer implements Deliverer {
     const first = outcomes.every((o) => 'diagnosis' in o) ? diagnosisOf(outcomes[0]!) : undefined;
     if (first) return { outcome: 'failed', diagnosis: first };
     const done = outcomes.map((o) => `${label(o.resource)}: ${'done' in o ? o.done : 'already deleted'}`);
-    const skipped = message.resources.filter((r) => !(r.exchangeEnabled && r.email)).map(label);
+    const skipped = message.resources.filter((r) => !isSyncable(r)).map(label);
     const note = skipped.length ? `; not synced (Exchange disabled): ${skipped.join(', ')}` : '';
     return { outcome: 'succeeded', detail: `Exchange ${message.action}: ${done.join(', ')}${note}.` };
   }

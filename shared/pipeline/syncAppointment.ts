@@ -4,7 +4,7 @@ import type { Diagnosis } from '../diagnostics/types';
 import type { Deliverer, DeliveryResult } from '../connectors/delivery';
 import { parseAppointmentMessage, rawBody, type AppointmentMessage } from '../messages/appointmentMessage';
 import type { AppointmentVersionStore } from '../storage/appointmentVersions';
-import type { ConnectorStore, ConnectorType, StoredConnector } from '../storage/connectors';
+import { CONNECTOR_TYPES, type ConnectorStore, type ConnectorType, type StoredConnector } from '../storage/connectors';
 import type { RetryIndexStore } from '../storage/retryIndex';
 import type { StoredTransaction, TransactionRecord, TransactionStore } from '../storage/transactions';
 import type { Telemetry, TelemetryProperties } from '../telemetry/telemetry';
@@ -50,10 +50,20 @@ function isSettled(record: TransactionRecord): boolean {
  */
 export async function syncAppointment(incoming: IncomingMessage, deps: SyncDependencies, log: Log): Promise<TransactionRecord> {
   const run = new SyncRun(incoming, deps, log);
+  let mustFlush = true;
   try {
-    return await run.execute();
+    const record = await run.execute();
+    mustFlush = run.reported;
+    return record;
   } finally {
-    await deps.telemetry.flush().catch((error: unknown) => log.warn(`telemetry flush failed: ${String(error)}`));
+    // The flush is awaited whenever this invocation reported a diagnosis (or threw): those items must
+    // reach Application Insights even if the host freezes or recycles the process right after. A run
+    // that only succeeded (or had nothing to do) tracked at most its AppointmentSynced event: awaiting
+    // an HTTPS POST for it on every message cost ~0.9 ms, about a quarter of the I/O a sync needs
+    // (docs/performance.md). The exporter's batch sends it within a second while the app keeps
+    // running between invocations, the next flush (any failure, the retry sweep) sends it with its
+    // own items, and the appTerminate hook (functions/syncAppointment) flushes before the host stops.
+    if (mustFlush) await deps.telemetry.flush().catch((error: unknown) => log.warn(`telemetry flush failed: ${String(error)}`));
   }
 }
 
@@ -65,6 +75,8 @@ class SyncRun {
   private properties: TelemetryProperties;
   /** the row as read at the start of this run (null: absent), so recording it does not read it again */
   private known: StoredTransaction | null | undefined;
+  /** a diagnosis went to telemetry in this run: the invocation must not end before it is flushed */
+  reported = false;
 
   constructor(
     private readonly incoming: IncomingMessage,
@@ -108,6 +120,9 @@ class SyncRun {
     const claimRead = this.deps.versions.claim(tenantId, connectorId, appointmentId, appointmentVersion, { expectNew: message.action === 'create' });
     const connectorRead = this.deps.connectors.get(tenantId, connectorId);
     for (const pending of [existingRead, claimRead, connectorRead]) pending.catch(() => undefined);
+    // The deliverer's own first reads (Exchange: the event mappings) need only the message: they go
+    // out in the same round-trip. Read-only, and simply dropped if the run ends before delivering.
+    const prefetched = this.prefetch(message);
 
     const existing = await this.storage(() => existingRead);
     this.known = existing ?? null;
@@ -141,7 +156,7 @@ class SyncRun {
     this.properties = { ...this.properties, connectorType: type, attempt: String((existing?.record.attempts ?? 0) + 1) };
     const withConnector = { ...ids, connectorType: type, configVersion: connector.configVersion };
 
-    const result = await this.deliver(type, message, connector, (existing?.record.attempts ?? 0) + 1);
+    const result = await this.deliver(type, message, connector, (existing?.record.attempts ?? 0) + 1, prefetched[type]);
     if (result.outcome === 'succeeded') {
       const record = await this.finish({ ...withConnector, status: 'Succeeded', message: result.detail });
       this.deps.telemetry.trackEvent('AppointmentSynced', this.properties);
@@ -159,25 +174,49 @@ class SyncRun {
     return { tenantId, transactionId: this.transactionId, source: this.source, payload: this.raw };
   }
 
-  private async deliver(type: ConnectorType, message: AppointmentMessage, connector: Parameters<Deliverer['deliver']>[0]['connector'], attempt: number): Promise<DeliveryResult> {
+  /**
+   * Starts the prefetch of the deliverer the message names, or — as the connector's type is not
+   * known yet — of each deliverer that has one when it names none (the Exchange one reads only for
+   * resources flagged for Exchange, so a webhook message costs nothing).
+   */
+  private prefetch(message: AppointmentMessage): Partial<Record<ConnectorType, unknown>> {
+    const out: Partial<Record<ConnectorType, unknown>> = {};
+    for (const type of CONNECTOR_TYPES) {
+      if (message.connectorType !== undefined && message.connectorType !== type) continue;
+      const deliverer = this.deps.deliverers[type];
+      try {
+        if (deliverer?.prefetch) out[type] = deliverer.prefetch(message);
+      } catch {
+        // an optimisation only: without it the deliverer reads for itself
+      }
+    }
+    return out;
+  }
+
+  private async deliver(type: ConnectorType, message: AppointmentMessage, connector: Parameters<Deliverer['deliver']>[0]['connector'], attempt: number, prefetched: unknown): Promise<DeliveryResult> {
     const deliverer = this.deps.deliverers[type];
     if (!deliverer) {
       return { outcome: 'failed', diagnosis: diagnose(new WrongConnectorTypeError('a type this app delivers to', type)) };
     }
-    return deliverer.deliver({ message, connector, transactionId: this.transactionId, attempt });
+    return deliverer.deliver({ message, connector, transactionId: this.transactionId, attempt, prefetched });
   }
 
   /** Records the attempt, then reports it; a row that cannot be written fails the invocation. */
   private async finish(outcome: AttemptOutcome, diagnosis?: Diagnosis): Promise<TransactionRecord> {
     const record = await this.storage(() => recordAttempt(this.deps, outcome, this.now, this.known));
-    if (diagnosis) reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+    if (diagnosis) this.report(diagnosis);
     return record;
+  }
+
+  private report(diagnosis: Diagnosis): void {
+    this.reported = true;
+    reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
   }
 
   /** A storage failure is never a transaction outcome: report it and let Service Bus redeliver. */
   private storageAware(diagnosis: Diagnosis, cause: unknown): Diagnosis {
     if (!isStorageDiagnosis(diagnosis)) return diagnosis;
-    reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+    this.report(diagnosis);
     throw new StorageUnavailableError(diagnosis, { cause });
   }
 
@@ -187,7 +226,7 @@ class SyncRun {
     } catch (error) {
       if (error instanceof StorageUnavailableError) throw error;
       const diagnosis = diagnose(error, { stage: 'record' });
-      reportDiagnosis(this.log, this.deps.telemetry, diagnosis, this.properties);
+      this.report(diagnosis);
       throw new StorageUnavailableError(diagnosis, { cause: error });
     }
   }

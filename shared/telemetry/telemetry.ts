@@ -9,7 +9,10 @@ export interface Telemetry {
   trackDiagnosis(diagnosis: Diagnosis, properties: TelemetryProperties): void;
   /** a named event such as AppointmentSynced or RetrySweepCompleted */
   trackEvent(name: string, properties: TelemetryProperties, measurements?: Record<string, number>): void;
-  /** must be awaited before an invocation ends, or the host may freeze the process with items unsent */
+  /**
+   * sends what is queued; awaited before an invocation that reported a diagnosis ends, or the host may
+   * freeze the process with it unsent (a plain success leaves its event to the batch: pipeline/syncAppointment)
+   */
   flush(): Promise<void>;
   /** stops exporters and timers, so a process (a test, the local host) can exit */
   shutdown(): Promise<void>;

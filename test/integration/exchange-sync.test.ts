@@ -27,6 +27,8 @@ describe('Exchange sync through the handler', () => {
     expect(row).toMatchObject({ status: 'Succeeded', attempts: 1, source: 'Service', appointmentId: 'APT-OK', configVersion: 1, message: 'Exchange create: Jane Doe (R001): created.' });
     expect(h.sim.events('jane@contoso.com')).toHaveLength(1);
     expect(h.sim.events('jane@contoso.com')[0]).toMatchObject({ subject: 'Boiler maintenance' });
+    // A success does not wait for its event to be sent (the exporter's batch does): flush it here.
+    await h.deps.telemetry.flush();
     const synced = await h.sink.waitFor((e) => customDimensions(e).transactionId === 'm-ok');
     expect(synced.length).toBeGreaterThan(0);
   });

@@ -80,6 +80,8 @@ describe('a delivery the partner accepts', () => {
     const [delivery] = h.sim.deliveries(path);
     expect(row).toMatchObject({ status: 'Succeeded', attempts: 1, connectorType: 'Webhook', message: `Webhook create: delivered (HTTP 202, webhook-id ${delivery!.headers['webhook-id']}).` });
     expect(delivery).toMatchObject({ method: 'POST', signatureValid: true });
+    // A success does not wait for its event to be sent (the exporter's batch does): flush it here.
+    await h.deps.telemetry.flush();
     const [synced] = await h.sink.waitFor((e) => e.data?.baseData?.name === 'AppointmentSynced' && customDimensions(e).transactionId === row.transactionId);
     expect(customDimensions(synced!)).toMatchObject({ connectorId, connectorType: 'Webhook', tenantId: 'contoso' });
   });
