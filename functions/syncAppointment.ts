@@ -1,7 +1,10 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { appDependencies, shutdownAppDependencies } from '../shared/app/dependencies';
+import { lazy, lazyAppDependencies, shutdownLazyAppDependencies } from '../shared/app/lazy';
 import type { IncomingMessage } from '../shared/pipeline/incoming';
-import { syncAppointment, type SyncDependencies } from '../shared/pipeline/syncAppointment';
+import type { SyncDependencies } from '../shared/pipeline/syncAppointment';
+
+// Loaded by the first message, not at start-up (cold start: shared/app/lazy).
+const pipeline = lazy(() => import('../shared/pipeline/syncAppointment.js'));
 
 /** Service Bus trigger metadata → the pipeline's message; keys arrive camelCased from the host. */
 export function incomingFrom(body: unknown, context: InvocationContext): IncomingMessage {
@@ -15,13 +18,14 @@ export function incomingFrom(body: unknown, context: InvocationContext): Incomin
   };
 }
 
-export function makeSyncAppointmentHandler(dependencies: () => SyncDependencies) {
+export function makeSyncAppointmentHandler(dependencies: () => SyncDependencies | Promise<SyncDependencies>) {
   return async (body: unknown, context: InvocationContext): Promise<void> => {
-    await syncAppointment(incomingFrom(body, context), dependencies(), context);
+    const { syncAppointment } = await pipeline();
+    await syncAppointment(incomingFrom(body, context), await dependencies(), context);
   };
 }
 
-export const syncAppointmentHandler = makeSyncAppointmentHandler(appDependencies);
+export const syncAppointmentHandler = makeSyncAppointmentHandler(lazyAppDependencies);
 
 app.serviceBusQueue('syncAppointment', {
   connection: 'ServiceBusConnection',
@@ -31,4 +35,4 @@ app.serviceBusQueue('syncAppointment', {
 
 // A successful sync leaves its AppointmentSynced event to the exporter's batch instead of awaiting a
 // flush (shared/pipeline/syncAppointment): whatever is still queued is sent before the worker stops.
-app.hook.appTerminate(() => shutdownAppDependencies());
+app.hook.appTerminate(() => shutdownLazyAppDependencies());
