@@ -58,7 +58,7 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
 
 /**
  * Serves the app's HTTP functions on loopback the way the Functions host does: `/api/<route>`,
- * method filtering, function keys for `authLevel: function`, one InvocationContext per request.
+ * method filtering (404 for a method the route does not accept), function keys for `authLevel: function`, one InvocationContext per request.
  */
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
   const routes = httpRoutes(options.functions);
@@ -75,10 +75,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (!requestUrl.pathname.startsWith(`${prefix}/`) && requestUrl.pathname !== prefix) return send(404, 'Not found');
     const path = requestUrl.pathname.slice(prefix.length);
     const candidates = routes.map((r) => ({ r, params: matchRoute(r.route, path) })).filter((c) => c.params !== undefined);
-    if (candidates.length === 0) return send(404, 'Not found');
     const method = (req.method ?? 'GET').toUpperCase();
+    // The Functions host matches the method as part of the route: a route that exists for other
+    // methods only answers 404, not 405 (azure-functions-host#10098).
     const hit = candidates.find((c) => c.r.methods.includes(method));
-    if (!hit) return send(405, 'Method not allowed');
+    if (!hit) return send(404, 'Not found');
     const key = requestUrl.searchParams.get('code') ?? req.headers['x-functions-key'];
     if (hit.r.authLevel !== 'anonymous' && key !== options.functionKey) return send(401, 'Unauthorized: a function key is required (?code= or x-functions-key).');
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHttpHost, type HttpHost } from './httpHost';
 import { loadApp, repoRoot, type LoadedApp } from './loadApp';
-import { startServiceBusHost, type ServiceBusHost, type ServiceBusHostOptions } from './serviceBusHost';
+import { startServiceBusHost, timeSpanMs, type ServiceBusHost, type ServiceBusHostOptions } from './serviceBusHost';
 import { startTimerHost, type TimerHost } from './timerHost';
 
 export interface LocalHostOptions {
@@ -23,7 +23,7 @@ export interface LocalHost {
 }
 
 interface HostJson {
-  extensions?: { serviceBus?: { maxConcurrentCalls?: number }; http?: { routePrefix?: string } };
+  extensions?: { serviceBus?: { maxConcurrentCalls?: number; maxAutoLockRenewalDuration?: string }; http?: { routePrefix?: string } };
 }
 
 /**
@@ -42,6 +42,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     functions,
     env: process.env,
     maxConcurrentCalls: hostJson.extensions?.serviceBus?.maxConcurrentCalls ?? 16,
+    maxAutoLockRenewalDurationMs: timeSpanMs(hostJson.extensions?.serviceBus?.maxAutoLockRenewalDuration ?? '00:05:00'),
     log,
     onSettled: options.onSettled,
   });

@@ -88,6 +88,10 @@ beforeAll(async () => {
     APPLICATIONINSIGHTS_CONNECTION_STRING: '',
   };
   delete env.NODE_OPTIONS; // the child is plain node, as under npm start
+  // vitest.config.mts sets NODE_EXTRA_CA_CERTS for its workers; `npm start` has no such variable and
+  // trusts the simulators' test CA itself (dev/simulators/tls.ts). Start the child without it, so that
+  // is the path this test exercises.
+  delete env.NODE_EXTRA_CA_CERTS;
   child = spawn(process.execPath, [START], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   exit = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -125,6 +129,15 @@ describe('npm start', () => {
   it("builds the local queue from infra/appointments-queue.json (the real queue's max delivery count)", () => {
     const { maxDeliveryCount } = JSON.parse(readFileSync(resolve(root, 'infra/appointments-queue.json'), 'utf8')) as { maxDeliveryCount: number };
     expect(output).toContain(`max delivery count ${maxDeliveryCount},`);
+  });
+
+  it('runs without NODE_EXTRA_CA_CERTS, as `npm start` does, and still reached the HTTPS simulators', () => {
+    if (!existsSync(`/proc/${child.pid}/environ`)) return; // Linux only
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    expect(environ.some((v) => v.startsWith('DEMO_BATCH=short'))).toBe(true);
+    expect(environ.filter((v) => v.startsWith('NODE_EXTRA_CA_CERTS='))).toEqual([]);
+    // the Exchange stories fetch tokens from the HTTPS Entra simulator: rows with Graph outcomes exist
+    expect(output).toContain('Every story ended as expected.');
   });
 
   it('started Azurite as a child process of its own', () => {
