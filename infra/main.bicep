@@ -27,6 +27,13 @@ param nodeVersion string = '20'
 @description('Service Bus queue the scheduling platform sends appointment messages to (APPOINTMENTS_QUEUE).')
 param appointmentsQueueName string = 'appointments'
 
+@allowed(['default', 'recover'])
+@description('KEY_VAULT_CREATE_MODE: recover brings back the soft-deleted Key Vault of this environment (after `azd down` without --purge), with its secret protection key.')
+param keyVaultCreateMode string = 'default'
+
+@description('KEY_VAULT_PURGE_PROTECTION: purge protection on the Key Vault (irreversible; then `azd down --purge` cannot purge it and only KEY_VAULT_CREATE_MODE=recover brings the environment back).')
+param keyVaultEnablePurgeProtection bool = false
+
 @minValue(1)
 @description('Transient failures (DSEX040, DSWBHK010, DSWBHK020, DSWBHK030, DSHTTP001) in 15 minutes that fire the transient alert.')
 param transientFailureThreshold int = 50
@@ -108,6 +115,8 @@ module keyVault 'modules/keyvault.bicep' = {
     name: take('${abbrs.keyVault}${token}', 24)
     location: location
     tags: tags
+    createMode: keyVaultCreateMode
+    enablePurgeProtection: keyVaultEnablePurgeProtection
   }
 }
 

@@ -5,7 +5,8 @@ param name string
 param location string
 param tags object = {}
 param queueName string
-@allowed(['Basic', 'Standard', 'Premium'])
+// Not Basic: the queue needs duplicate detection (requiresDuplicateDetection), which Basic lacks.
+@allowed(['Standard', 'Premium'])
 param skuName string = 'Standard'
 
 var queue = loadJsonContent('../appointments-queue.json')

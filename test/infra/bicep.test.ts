@@ -68,6 +68,38 @@ describe('Bicep (checked as text)', () => {
     expect(fn).toMatch(/'azd-service-name': 'api'/);
   });
 
+  it('offers no Service Bus tier without duplicate detection (Basic has none)', () => {
+    const servicebus = module('servicebus');
+    const allowed = /@allowed\(\[([^\]]*)\]\)\s*\nparam skuName string = '(\w+)'/.exec(servicebus);
+    expect(allowed, 'skuName has an @allowed list').not.toBeNull();
+    const tiers = [...allowed![1]!.matchAll(/'(\w+)'/g)].map((m) => m[1]);
+    expect(tiers.sort()).toEqual(['Premium', 'Standard']);
+    expect(tiers).toContain(allowed![2]);
+    expect((JSON.parse(read('infra', 'appointments-queue.json')) as { requiresDuplicateDetection: boolean }).requiresDuplicateDetection).toBe(true);
+    expect(main).not.toMatch(/skuName: 'Basic'/);
+  });
+
+  it('lets an environment come back after `azd down`: Key Vault createMode recover, purge protection a parameter (off, so --purge works)', () => {
+    const keyvault = module('keyvault');
+    expect(keyvault).toMatch(/@allowed\(\['default', 'recover'\]\)\nparam createMode string = 'default'/);
+    expect(keyvault).toMatch(/^ {4}createMode: createMode$/m);
+    expect(keyvault).toMatch(/^param enablePurgeProtection bool = false$/m);
+    // never an explicit false (the API rejects it), never a hard-coded true (then `azd down --purge` cannot purge)
+    expect(keyvault).toMatch(/^ {4}enablePurgeProtection: enablePurgeProtection \? true : null$/m);
+    expect(keyvault).not.toMatch(/enablePurgeProtection: (true|false)\b/);
+    expect(keyvault).toMatch(/enableSoftDelete: true/);
+    expect(main).toMatch(/@allowed\(\['default', 'recover'\]\)\n@description\([^\n]*\)\nparam keyVaultCreateMode string = 'default'/);
+    expect(main).toMatch(/^param keyVaultEnablePurgeProtection bool = false$/m);
+    expect(main).toMatch(/^ {4}createMode: keyVaultCreateMode\n {4}enablePurgeProtection: keyVaultEnablePurgeProtection$/m);
+    const params = (JSON.parse(read('infra', 'main.parameters.json')) as { parameters: Record<string, { value: string }> }).parameters;
+    expect(params.keyVaultCreateMode?.value).toBe('${KEY_VAULT_CREATE_MODE=default}');
+    expect(params.keyVaultEnablePurgeProtection?.value).toBe('${KEY_VAULT_PURGE_PROTECTION=false}');
+    const readme = read('README.md');
+    expect(readme).toContain('azd down --purge');
+    expect(readme).toContain('azd env set KEY_VAULT_CREATE_MODE recover');
+    expect(readme).toContain('KEY_VAULT_PURGE_PROTECTION');
+  });
+
   it('grants the identity exactly the roles it needs', () => {
     const roles = module('roles');
     const ids: Record<string, string> = {

@@ -78,6 +78,25 @@ describe('app settings in Azure (infra/modules/function.bicep)', () => {
     }
   });
 
+  it('the README documents every sample value the code does not read (the Functions host\'s own settings)', () => {
+    const sample = JSON.parse(read('local.settings.sample.json')) as { Values: Record<string, string> };
+    const hostOnly = Object.keys(sample.Values).filter((name) => !SETTINGS.some((s) => s.name === name));
+    expect(hostOnly.sort()).toEqual(['AzureWebJobsStorage', 'FUNCTIONS_WORKER_RUNTIME']);
+    const readme = read('README.md');
+    const table = readme.slice(readme.indexOf('<!-- settings-table:end -->'));
+    const rows = [...table.matchAll(/^\| `(\w+)` \| `([^`]*)` \| .+ \|$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    for (const name of hostOnly) expect(rows, name).toContainEqual([name, sample.Values[name]]);
+  });
+
+  it('local.settings.sample.json leaves the Entra and Graph endpoints empty, so a copy of it keeps npm start local', () => {
+    const sample = JSON.parse(read('local.settings.sample.json')) as { Values: Record<string, string> };
+    expect(sample.Values.ENTRA_AUTHORITY_HOST).toBe('');
+    expect(sample.Values.GRAPH_BASE_URL).toBe('');
+    // Azure gets the public cloud explicitly
+    expect(bicepLiteral(codeSettings.get('ENTRA_AUTHORITY_HOST')!)).toBe('https://login.microsoftonline.com');
+    expect(bicepLiteral(codeSettings.get('GRAPH_BASE_URL')!)).toBe('https://graph.microsoft.com');
+  });
+
   it('local.settings.sample.json lists every setting the code reads', () => {
     const sample = JSON.parse(read('local.settings.sample.json')) as { Values: Record<string, string> };
     const missing = SETTINGS.map((s) => s.name).filter((name) => !(name in sample.Values));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planLocalServices } from '../../../dev/localServices';
 import { brokerQueueOptions, isoDurationMs, readQueueProperties } from '../../../dev/serviceBus/queueProperties';
+import { readSettings } from '../../../shared/config/settings';
 
 const root = join(__dirname, '../../..');
 
@@ -14,7 +15,10 @@ describe('what npm start runs locally', () => {
 
   it('the emulators the settings name (the sample settings, UseDevelopmentStorage)', () => {
     const sample = (JSON.parse(readFileSync(join(root, 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> }).Values;
-    expect(planLocalServices(sample)).toMatchObject({ tables: true, serviceBus: true, entraGraph: false });
+    // A copy of the sample as local.settings.json keeps `npm start` fully local, demo batch included:
+    // the Entra and Graph endpoints are left empty, which the app reads as the public cloud.
+    expect(planLocalServices(sample)).toEqual({ tables: true, serviceBus: true, entraGraph: true });
+    expect(readSettings(sample)).toMatchObject({ ENTRA_AUTHORITY_HOST: 'https://login.microsoftonline.com', GRAPH_BASE_URL: 'https://graph.microsoft.com' });
     expect(planLocalServices({ TablesConnection: 'UseDevelopmentStorage=true' }).tables).toBe(true);
   });
 
