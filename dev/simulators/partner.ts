@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { Socket, type AddressInfo } from 'node:net';
-import { testTlsOptions } from './tls';
+import { testTlsOptions, type TestTlsOptions } from './tls';
 
 /**
  * A partner's webhook endpoint on https://127.0.0.1:<port> (test certificate, see ./tls).
@@ -157,6 +157,8 @@ export interface PartnerSimulatorOptions {
   toleranceSeconds?: number;
   /** Answer 401 to any delivery whose signature does not verify, as a partner enforcing the contract would. */
   rejectInvalidSignatures?: boolean;
+  /** Certificate and key to serve (default: the test certificate, see ./tls); ./partnerTls has one clients refuse. */
+  tls?: TestTlsOptions;
 }
 
 export interface PartnerSimulator {
@@ -174,6 +176,8 @@ export interface PartnerSimulator {
   setSigningSecret(secret: string | undefined): void;
   /** Forgets deliveries, queues and defaults (not the signing secret). */
   reset(): void;
+  /** TCP connections accepted so far, whether or not a request came over them (a client that refused the certificate sends none). */
+  connections(): number;
   /** Stops listening and destroys every socket, hung ones included. Idempotent. */
   close(): Promise<void>;
 }
@@ -262,7 +266,8 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
     }
   }
 
-  const server: Server = createServer({ ...testTlsOptions() }, (req, res) => {
+  let connections = 0;
+  const server: Server = createServer({ ...(options.tls ?? testTlsOptions()) }, (req, res) => {
     void (async () => {
       let rawBody: Buffer;
       try {
@@ -303,6 +308,7 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
     })();
   });
   server.on('connection', (socket: Socket) => {
+    connections += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -362,6 +368,7 @@ export async function startPartnerSimulator(options: PartnerSimulatorOptions = {
     setSigningSecret(secret) {
       signingSecret = secret;
     },
+    connections: () => connections,
     reset() {
       recorded.length = 0;
       globalQueue.length = 0;

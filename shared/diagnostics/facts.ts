@@ -19,6 +19,10 @@ export interface ErrorFacts {
   serviceCode?: string;
   /** Node / undici network code (ECONNRESET, ECONNREFUSED, ENOTFOUND, UND_ERR_*) anywhere in the chain */
   networkCode?: string;
+  /** TLS or certificate failure code anywhere in the chain (ERR_TLS_*, ERR_SSL_*, CERT_*, DEPTH_ZERO_SELF_SIGNED_CERT …) */
+  tlsCode?: string;
+  /** the message that came with tlsCode (e.g. "self-signed certificate") */
+  tlsDetail?: string;
   /** the error came from the Microsoft Graph client */
   graph: boolean;
   /** the error is Azure core-rest-pipeline's RestError (Table Storage here) */
@@ -32,6 +36,10 @@ export interface ErrorFacts {
 }
 
 const NETWORK_CODES = /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/;
+// Node's own TLS errors (ERR_TLS_*, and ERR_SSL_* from OpenSSL) and OpenSSL's certificate verification
+// results, which Node passes on as `code` without their X509_V_ERR_ prefix. None matches NETWORK_CODES.
+const TLS_CODES =
+  /^(ERR_TLS_[A-Z0-9_]+|ERR_SSL_[A-Z0-9_]+|CERT_[A-Z0-9_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_[A-Z0-9_]+|ERROR_IN_CERT_[A-Z_]+|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE|HOSTNAME_MISMATCH)$/;
 const TIMEOUT_CODES = new Set(['TimeoutError', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 type Bag = Record<string, unknown>;
@@ -146,6 +154,10 @@ export function extractFacts(error: unknown): ErrorFacts {
     const details = isObject(item.details) ? item.details : undefined;
     const code = str(details?.errorCode) ?? str(item.code);
     if (code) {
+      if (TLS_CODES.test(code) && facts.tlsCode === undefined) {
+        facts.tlsCode = code;
+        facts.tlsDetail = str(item.message);
+      }
       if (NETWORK_CODES.test(code)) facts.networkCode ??= code;
       else if (facts.serviceCode === undefined && code !== 'TypeError') facts.serviceCode = code;
       if (TIMEOUT_CODES.has(code) || code === 'OperationTimedOut') facts.timeout = true;

@@ -33,15 +33,26 @@ export type Admission =
 
 const closed = (configVersion: number): BreakerState => ({ phase: 'Closed', consecutiveFailures: 0, configVersion });
 
-/** The state that applies to this configuration: a breaker opened against an older one is forgotten. */
+/**
+ * The state that applies to this configuration: a breaker opened against an older one is forgotten.
+ * Only an older one: config versions only grow, so a row recorded under a NEWER version means this call
+ * loaded the connector before an edit and is finishing after it; that row is not this call's to judge.
+ */
 function current(state: BreakerState | undefined, configVersion: number): BreakerState {
-  return state && state.configVersion === configVersion ? state : closed(configVersion);
+  return state && state.configVersion >= configVersion ? state : closed(configVersion);
+}
+
+/** The stored state belongs to a newer configuration than the call's (see `current`). */
+function newer(state: BreakerState | undefined, configVersion: number): boolean {
+  return state !== undefined && state.configVersion > configVersion;
 }
 
 /**
  * Closed: go. Open within the break: short-circuit. Open after the break, or HalfOpen whose probe lease
  * ran out: go, as the probe, once `claim` is stored (whoever stores it first wins; the rest re-read and
- * are short-circuited by the live lease).
+ * are short-circuited by the live lease). A call older than the stored configuration follows what that
+ * state says about the partner but never probes: the probe's outcome would be recorded under the
+ * newer version by a call that did not use it, so it is short-circuited and a current call probes.
  */
 export function admission(stored: BreakerState | undefined, configVersion: number, now: number, settings: BreakerSettings, probeId: string): Admission {
   const state = current(stored, configVersion);
@@ -49,6 +60,7 @@ export function admission(stored: BreakerState | undefined, configVersion: numbe
   const halfOpensAt = (state.openedAt ?? 0) + settings.breakMs;
   if (state.phase === 'Open' && now < halfOpensAt) return { admit: false, halfOpensAt };
   if (state.phase === 'HalfOpen' && now < (state.probeUntil ?? 0)) return { admit: false, halfOpensAt: state.probeUntil ?? now };
+  if (newer(stored, configVersion)) return { admit: false, halfOpensAt: now };
   return { admit: true, claim: { ...state, phase: 'HalfOpen', probeId, probeUntil: now + settings.probeLeaseMs } };
 }
 
@@ -63,10 +75,14 @@ export interface CallOutcome {
 /**
  * The state after a call, or undefined when nothing changes (the common success writes nothing).
  * Only the probe decides a half-open breaker; a call admitted while closed that ends after another
- * instance opened the breaker does not close it again. Any answer that is not counted (2xx, or a 4xx:
+ * instance opened the breaker does not close it again, nor does a call made under an older connector
+ * configuration than the stored state's touch it. Any answer that is not counted (2xx, or a 4xx:
  * the partner is up and answering) closes the breaker or resets the count.
  */
 export function afterCall(stored: BreakerState | undefined, configVersion: number, outcome: CallOutcome, now: number, settings: BreakerSettings): BreakerState | undefined {
+  // A call that loaded the connector before an edit and ends after it: its outcome says nothing about
+  // the new configuration (another URL, another timeout), and writing it would wipe that state.
+  if (newer(stored, configVersion)) return undefined;
   const state = current(stored, configVersion);
   const open = (): BreakerState => ({
     phase: 'Open',

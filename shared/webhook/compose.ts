@@ -21,6 +21,15 @@ function breakerTelemetry(telemetry: Telemetry): BreakerEvents {
   };
 }
 
+/**
+ * The most one breaker admit or record may spend on Table Storage. The breaker is advice, not the
+ * delivery: a point read or conditional write of one small row answers in tens of milliseconds on a
+ * healthy account, and two seconds still leaves room for the SDK to retry a quick 503 once. A store
+ * slower than that is treated as unavailable and the delivery goes ahead (fail open). Never more than
+ * one storage request's timeout (STORAGE_REQUEST_TIMEOUT_MS), which also sizes the probe's lease below.
+ */
+const BREAKER_STORE_BUDGET_MS = 2_000;
+
 /** The Webhook deliverer as the app settings configure it. */
 export function createWebhookDeliverer(settings: Settings, parts: WebhookParts): WebhookDeliverer {
   const breaker = new SharedCircuitBreaker(
@@ -30,6 +39,7 @@ export function createWebhookDeliverer(settings: Settings, parts: WebhookParts):
       breakMs: settings.WEBHOOK_BREAKER_BREAK_MS,
       // A delivery ends within its budget; the probe's outcome write may still take one storage request.
       probeLeaseMs: settings.WEBHOOK_DELIVERY_BUDGET_MS + settings.STORAGE_REQUEST_TIMEOUT_MS,
+      storeBudgetMs: Math.min(BREAKER_STORE_BUDGET_MS, settings.STORAGE_REQUEST_TIMEOUT_MS),
     },
     breakerTelemetry(parts.telemetry),
   );

@@ -1,21 +1,56 @@
 import { MalformedUrlError } from '../diagnostics/domainErrors';
+import { REDACTED } from '../diagnostics/redact';
 
 const FIELD = 'webhookUrl';
 const MAX_SHOWN = 200;
 
+/** `a=1&token=xyz` → `a=***&token=***`: the names tell an operator what is there, a value may be a token. */
+function maskQuery(query: string): string {
+  return query
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq < 0) return part === '' ? '' : REDACTED;
+      return `${part.slice(0, eq)}=${REDACTED}`;
+    })
+    .join('&');
+}
+
+/** Whatever ends in `@` within one segment is a user part (`user:password@`, `token@`): masked, the `@` kept. */
+function maskUserinfo(text: string): string {
+  return text.replace(/[^/\\?#]*@/g, `${REDACTED}@`);
+}
+
 /**
- * What an operator sees of a webhook address in a row: partners sometimes put a token in the query or
- * the user part, so both are masked; the host and path are what needs fixing anyway.
+ * The same masking by text alone, for a value the URL parser refuses (or one without a host, which it
+ * reads as an opaque path: `user:pass@host/x` is scheme `user:`): no shape is trusted to be harmless.
+ */
+function maskText(value: string): string {
+  const hashAt = value.indexOf('#');
+  const withoutHash = hashAt < 0 ? value : value.slice(0, hashAt);
+  const queryAt = withoutHash.indexOf('?');
+  const head = queryAt < 0 ? withoutHash : withoutHash.slice(0, queryAt);
+  const query = queryAt < 0 ? '' : `?${maskQuery(withoutHash.slice(queryAt + 1))}`;
+  return `${maskUserinfo(head)}${query}${hashAt < 0 ? '' : `#${REDACTED}`}`;
+}
+
+/**
+ * What an operator sees of a webhook address in a row, a log line or telemetry: partners sometimes put
+ * a token in the user part or the query, so the user part and every query value are masked, whether
+ * the address parses or not; the scheme, host, port, path and query names are what needs fixing.
  */
 export function displayUrl(value: string): string {
+  let shown: string;
   try {
     const url = new URL(value);
-    const auth = url.username || url.password ? '***@' : '';
-    const query = url.search ? '?***' : '';
-    return `${url.protocol}//${auth}${url.host}${url.pathname}${query}`;
+    if (url.host === '') throw new TypeError('no host');
+    const auth = url.username || url.password ? `${REDACTED}@` : '';
+    const query = url.search ? `?${maskQuery(url.search.slice(1))}` : '';
+    shown = `${url.protocol}//${auth}${url.host}${maskUserinfo(url.pathname)}${query}`;
   } catch {
-    return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
+    shown = maskText(value);
   }
+  return shown.length > MAX_SHOWN ? `${shown.slice(0, MAX_SHOWN)}…` : shown;
 }
 
 /** The connector's webhook address, checked before any call: empty, malformed or not https is DSWBHK002. */

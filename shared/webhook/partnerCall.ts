@@ -21,6 +21,25 @@ export class PartnerNetworkError extends Error {
   }
 }
 
+/**
+ * The TLS connection to the partner failed before any request was sent: a certificate that does not
+ * validate (self-signed, expired, issued for another name, an incomplete chain) or a broken TLS setup.
+ * Only the partner can fix it, so it is not a PartnerNetworkError (not retried in the invocation, and
+ * not counted by the breaker: the partner is up, as with a permanent 4xx). The webhook rules make it
+ * DSWBHK020 with the TLS code.
+ */
+export class PartnerTlsError extends Error {
+  constructor(
+    // not `code`: the classifier reads the code and its message where Node put them, in the cause
+    readonly tlsCode: string,
+    cause: unknown,
+  ) {
+    const detail = extractFacts(cause).tlsDetail;
+    super(`the TLS connection to the partner endpoint failed (${tlsCode}${detail && !detail.includes(tlsCode) ? `: ${detail}` : ''})`, { cause });
+    this.name = 'PartnerTlsError';
+  }
+}
+
 export interface PartnerAnswer {
   status: number;
   statusText: string;
@@ -79,11 +98,13 @@ export async function postOnce(request: PartnerRequest, attempt: number, signal:
   } catch (error) {
     const refused = badPort(request.url, error);
     if (refused) throw refused;
-    const code = signal.aborted ? undefined : extractFacts(error).networkCode;
-    // Aborted = our timeout (the policy reports it); anything else without a socket code (a TLS
-    // certificate the partner got wrong) is left as thrown, for a rule to be written.
-    if (code === undefined) throw error;
-    throw new PartnerNetworkError(code, attempt, error);
+    // Aborted = our timeout (the policy reports it); anything else without a TLS or socket code is
+    // left as thrown, for a rule to be written.
+    if (signal.aborted) throw error;
+    const facts = extractFacts(error);
+    if (facts.tlsCode !== undefined) throw new PartnerTlsError(facts.tlsCode, error);
+    if (facts.networkCode === undefined) throw error;
+    throw new PartnerNetworkError(facts.networkCode, attempt, error);
   }
   if (response.status >= 200 && response.status <= 299) {
     await discard(response);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { BrokenCircuitError } from 'cockatiel';
+import { BrokenCircuitError, TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
 import { dropUndefined } from '../storage/connectors';
 import { getOrUndefined, key, TABLES, type TableProvider } from '../storage/tableClients';
 import { admission, afterCall, type BreakerPhase, type BreakerSettings, type BreakerState, type CallOutcome } from './breakerState';
@@ -28,8 +28,17 @@ export interface BreakerTicket {
   probeId?: string;
 }
 
+export interface SharedBreakerSettings extends BreakerSettings {
+  /**
+   * The most one admit, or one record, may spend on the store, SDK retries included; on expiry the
+   * call goes ahead (fail open) or its outcome is dropped. Without it a hung store would hold every
+   * delivery for the SDK's retries × its request timeout before failing open.
+   */
+  storeBudgetMs: number;
+}
+
 export interface BreakerEvents {
-  /** The store could not be read or written: the call went ahead (fail open). */
+  /** The store could not be read or written, or not within storeBudgetMs: the call went ahead (fail open). */
   storeFailed?(key: BreakerKey, error: unknown): void;
   /** The breaker changed phase (Closed → Open, Open → HalfOpen, HalfOpen → Closed …). */
   changed?(key: BreakerKey, from: BreakerPhase, to: BreakerPhase): void;
@@ -46,7 +55,8 @@ interface BreakerEntity {
   updatedAt: string;
 }
 
-// More than a few lost races in a row means the row is being hammered; go ahead rather than spin.
+// More than a few lost races for the probe in a row: other callers keep claiming it and one of them
+// is the probe; this call stops spinning and is short-circuited.
 const MAX_CONFLICTS = 5;
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -103,36 +113,63 @@ export async function storedBreakerState(tables: TableProvider, tenantId: string
 export class SharedCircuitBreaker {
   constructor(
     private readonly tables: TableProvider,
-    private readonly settings: BreakerSettings,
+    private readonly settings: SharedBreakerSettings,
     private readonly events: BreakerEvents = {},
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Lets the call through, or throws BrokenCircuitError without it reaching the partner. */
+  /**
+   * Lets the call through, or throws BrokenCircuitError without it reaching the partner. It goes
+   * ahead without a verdict (fail open) only when the store cannot be read or written in time.
+   */
   async admit(key: BreakerKey): Promise<BreakerTicket> {
     const probeId = randomUUID();
-    for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts += 1) {
-      const read = await this.read(key);
+    return this.bounded(key, { key }, (signal) => this.decide(key, probeId, signal));
+  }
+
+  /** Counts the call's outcome; never throws (a lost update only delays opening or closing). */
+  async record(ticket: BreakerTicket, outcome: Omit<CallOutcome, 'probeId'>): Promise<void> {
+    const counted = { ...outcome, ...(ticket.probeId ? { probeId: ticket.probeId } : {}) };
+    await this.bounded(ticket.key, undefined, async (signal) => {
+      for (let conflicts = 0; conflicts < MAX_CONFLICTS && !signal.aborted; conflicts += 1) {
+        const read = await this.read(ticket.key, signal);
+        if (read === 'unreadable') return;
+        const next = afterCall(read.state, ticket.key.configVersion, counted, this.now(), this.settings);
+        if (!next) return;
+        if ((await this.write(ticket.key, read, next, signal)) !== 'conflict') return;
+      }
+    });
+  }
+
+  /** Always from the state it read last: a lost race re-reads, and one lost too often is short-circuited. */
+  private async decide(key: BreakerKey, probeId: string, signal: AbortSignal): Promise<BreakerTicket> {
+    for (let conflicts = 0; ; conflicts += 1) {
+      const read = await this.read(key, signal);
       if (read === 'unreadable') return { key };
       const now = this.now();
       const decision = admission(read.state, key.configVersion, now, this.settings, probeId);
       if (!decision.admit) throw brokenCircuit(decision.halfOpensAt - now);
       if (!decision.claim) return { key };
-      const written = await this.write(key, read, decision.claim);
+      // The winner's lease ends within probeLeaseMs: the row is worth replaying after that.
+      if (conflicts >= MAX_CONFLICTS) throw brokenCircuit(this.settings.probeLeaseMs);
+      const written = await this.write(key, read, decision.claim, signal);
       if (written === 'stored') return { key, probeId };
       if (written === 'failed') return { key };
     }
-    return { key };
   }
 
-  /** Counts the call's outcome; never throws (a lost update only delays opening or closing). */
-  async record(ticket: BreakerTicket, outcome: Omit<CallOutcome, 'probeId'>): Promise<void> {
-    for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts += 1) {
-      const read = await this.read(ticket.key);
-      if (read === 'unreadable') return;
-      const next = afterCall(read.state, ticket.key.configVersion, { ...outcome, ...(ticket.probeId ? { probeId: ticket.probeId } : {}) }, this.now(), this.settings);
-      if (!next) return;
-      if ((await this.write(ticket.key, read, next)) !== 'conflict') return;
+  /**
+   * Runs one admit or record within storeBudgetMs (cockatiel's aggressive timeout: it also abandons
+   * what ignores the signal, such as the table's creation on first use). On expiry the store counts as
+   * unavailable: reported once, and `onExpiry` is the answer.
+   */
+  private async bounded<T>(key: BreakerKey, onExpiry: T, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await timeout(this.settings.storeBudgetMs, TimeoutStrategy.Aggressive).execute(({ signal }) => work(signal));
+    } catch (error) {
+      if (!(error instanceof TaskCancelledError)) throw error;
+      this.events.storeFailed?.(key, error);
+      return onExpiry;
     }
   }
 
@@ -140,24 +177,31 @@ export class SharedCircuitBreaker {
     return this.tables.table(TABLES.webhookBreakers);
   }
 
-  private async read(breaker: BreakerKey): Promise<Read> {
+  private async read(breaker: BreakerKey, signal: AbortSignal): Promise<Read> {
     try {
-      return await readRow(this.tables, breaker.tenantId, breaker.connectorId);
+      const client = await this.client();
+      if (signal.aborted) return 'unreadable';
+      const entity = await client.getEntity<BreakerEntity>(key(breaker.tenantId), key(breaker.connectorId), { abortSignal: signal });
+      if (signal.aborted) return 'unreadable';
+      return { state: toState(entity), etag: entity.etag };
     } catch (error) {
-      this.events.storeFailed?.(breaker, error);
+      if ((error as { statusCode?: number } | null)?.statusCode === 404) return {};
+      // Past the budget, bounded() has answered and reported already: this is its abort arriving.
+      if (!signal.aborted) this.events.storeFailed?.(breaker, error);
       return 'unreadable';
     }
   }
 
-  private async write(breaker: BreakerKey, read: Exclude<Read, 'unreadable'>, next: BreakerState): Promise<'stored' | 'conflict' | 'failed'> {
+  private async write(breaker: BreakerKey, read: Exclude<Read, 'unreadable'>, next: BreakerState, signal: AbortSignal): Promise<'stored' | 'conflict' | 'failed'> {
     const entity = { partitionKey: key(breaker.tenantId), rowKey: key(breaker.connectorId), ...toEntity(next, this.now()) };
     try {
       const client = await this.client();
-      if (read.etag) await client.updateEntity(entity, 'Replace', { etag: read.etag });
-      else await client.createEntity(entity);
+      if (signal.aborted) return 'failed';
+      if (read.etag) await client.updateEntity(entity, 'Replace', { etag: read.etag, abortSignal: signal });
+      else await client.createEntity(entity, { abortSignal: signal });
     } catch (error) {
       if (isConflict(error)) return 'conflict';
-      this.events.storeFailed?.(breaker, error);
+      if (!signal.aborted) this.events.storeFailed?.(breaker, error);
       return 'failed';
     }
     const from = read.state?.configVersion === breaker.configVersion ? read.state.phase : 'Closed';

@@ -1,10 +1,12 @@
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 import { azuriteTablesConnectionString } from '../../dev/azurite';
-import { customDimensions } from '../../dev/simulators/appInsightsSink';
-import { partnerResponses as respond } from '../../dev/simulators/partner';
+import { customDimensions, type TelemetryEnvelope } from '../../dev/simulators/appInsightsSink';
+import { partnerResponses as respond, startPartnerSimulator } from '../../dev/simulators/partner';
+import { untrustedTlsOptions } from '../../dev/simulators/partnerTls';
 import { createTableProvider, TABLES, type TableProvider } from '../../shared/storage/tableClients';
 import { storedBreakerState } from '../../shared/webhook/sharedBreaker';
+import { startBlackHole } from '../support/blackHole';
 import { closedPort } from '../support/closedPort';
 import { expectDiagnosed } from '../support/expectDiagnosed';
 import type { HandlerInstance } from '../support/syncHarness';
@@ -112,6 +114,20 @@ describe('one instance', () => {
     expect(await state(connectorId)).toMatchObject({ phase: 'Closed', consecutiveFailures: 0 });
   });
 
+  it('a partner certificate that does not validate is counted like a permanent 4xx: never, so it does not open the breaker', async () => {
+    const untrusted = await startPartnerSimulator({ tls: untrustedTlsOptions() });
+    try {
+      seq += 1;
+      const connectorId = `breaker-${seq}`;
+      await h.seedWebhook(connectorId, { webhookUrl: `${untrusted.url}/hooks/${connectorId}` });
+      for (let i = 0; i <= THRESHOLD; i += 1) expect((await send(connectorId)).code).toBe('DSWBHK020');
+      expect(untrusted.connections()).toBe(THRESHOLD + 1); // every delivery reached the partner's TLS endpoint, once
+      expect((await state(connectorId))?.consecutiveFailures ?? 0).toBe(0);
+    } finally {
+      await untrusted.close();
+    }
+  });
+
   it('an edited connector (new config version) starts with a closed breaker', async () => {
     const { connectorId, path } = await connector();
     await breakIt(connectorId, path);
@@ -167,5 +183,34 @@ describe('two instances sharing one breaker through Azurite', () => {
     expect(await state(connectorId)).toMatchObject({ phase: 'Open' }); // nobody could write it either
     const [event] = await h.sink.waitFor((e) => e.data?.baseData?.name === 'WebhookBreakerStoreUnavailable' && customDimensions(e).connectorId === connectorId);
     expect(customDimensions(event!)).toMatchObject({ tenantId: 'contoso', storageCode: 'DSDB001' });
+  });
+
+  it('fails open within its storage budget when the breaker table hangs, instead of waiting out the SDK', async () => {
+    const { connectorId, path } = await connector();
+    await breakIt(connectorId, path);
+    // A store that accepts connections and never answers, behind the product's own provider (10 s per
+    // request, the SDK's default retries: about 45 s before it would give up on its own).
+    const hole = await startBlackHole();
+    try {
+      const hung = createTableProvider({ connectionString: azuriteTablesConnectionString(hole.port) });
+      const live = createTableProvider({ connectionString: h.azurite.connectionString });
+      const tables: TableProvider = { table: (name) => (name === TABLES.webhookBreakers ? hung.table(name) : live.table(name)) };
+      // The breaker's budget is the smaller of 2 s and one storage request's timeout.
+      const blind = h.instance({ STORAGE_REQUEST_TIMEOUT_MS: '400' }, { tables });
+
+      const started = Date.now();
+      const row = await send(connectorId, blind);
+      const elapsed = Date.now() - started;
+      expect(row.status).toBe('Succeeded');
+      expect(elapsed).toBeLessThan(2 * 400 + 1_500); // admit and record, 400 ms each, and the delivery
+      expect(hole.connections()).toBeGreaterThan(0);
+      await h.deps.telemetry.flush();
+      const unavailable = (e: TelemetryEnvelope) => e.data?.baseData?.name === 'WebhookBreakerStoreUnavailable' && customDimensions(e).connectorId === connectorId;
+      await h.sink.waitFor(() => h.sink.envelopes().filter(unavailable).length >= 2);
+      // One report per expiry (admit, then record), as a storage timeout.
+      expect(h.sink.envelopes().filter(unavailable).map((e) => customDimensions(e).storageCode)).toEqual(['DSDB004', 'DSDB004']);
+    } finally {
+      await hole.close();
+    }
   });
 });

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { customDimensions } from '../../dev/simulators/appInsightsSink';
-import { partnerResponses as respond } from '../../dev/simulators/partner';
+import { partnerResponses as respond, startPartnerSimulator } from '../../dev/simulators/partner';
+import { untrustedTlsOptions } from '../../dev/simulators/partnerTls';
 import { createSecretProtector } from '../../shared/storage/secretProtector';
 import type { ConnectorInput } from '../../shared/storage/connectors';
 import type { TransactionRecord } from '../../shared/storage/transactions';
+import { SecretScanner, type Needle } from '../reliability/secretScan';
 import { closedPort } from '../support/closedPort';
 import { expectDiagnosed } from '../support/expectDiagnosed';
 import type { MessageOptions } from '../support/syncHarness';
@@ -132,6 +134,18 @@ describe('checks before any call', () => {
     expect(row.retryClass).toBe('fix-config');
   });
 
+  it('DSWBHK002 for an address carrying credentials and a token: the row, log line and telemetry show neither', async () => {
+    const [password, token] = ['Pa55-w0rd-in-url', 'T0ken-in-query-42'];
+    const { connectorId } = await connector({ webhookUrl: `https//partner:${password}@hooks.partner.example/in?access=${token}` });
+    const row = await send({ connectorId });
+    await expectFailure(row, 'DSWBHK002', 'WrongUrl');
+    expect(row.message).toBe("[DSWBHK002] The webhookUrl 'https//***@hooks.partner.example/in?access=***' is not a valid URL.");
+    await h.deps.telemetry.flush();
+    const texts = [JSON.stringify(row), JSON.stringify(h.logs.filter((l) => l.text.includes(row.transactionId))), JSON.stringify(h.sink.withProperties({ transactionId: row.transactionId }))];
+    expect(texts.map((t) => t.includes('hooks.partner.example/in'))).toEqual([true, true, true]); // the scan reaches the address
+    for (const text of texts) expect(text).not.toMatch(new RegExp(`${password}|${token}`));
+  });
+
   it('DSWBHK002 for a port fetch refuses to connect to, found at the first call', async () => {
     const { connectorId } = await connector({ webhookUrl: 'https://127.0.0.1:6000/hooks' });
     const row = await send({ connectorId });
@@ -210,7 +224,7 @@ describe('failures at the partner', () => {
     h.sim.queue(respond.redirect(`${h.sim.url}/moved?token=abc`, 307), path);
     const row = await send({ connectorId });
     await expectFailure(row, 'DSWBHK020', 'Failed');
-    expect(row.message).toBe(`[DSWBHK020] Status code: 307. Temporary Redirect: redirects are not followed (Location: ${h.sim.url}/moved?***)`);
+    expect(row.message).toBe(`[DSWBHK020] Status code: 307. Temporary Redirect: redirects are not followed (Location: ${h.sim.url}/moved?token=***)`);
     expect(h.sim.deliveries('/moved')).toHaveLength(0);
   });
 
@@ -249,6 +263,23 @@ describe('failures at the partner', () => {
     expect(h.sim.deliveries(path)).toHaveLength(3);
   });
 
+  it('DSWBHK020 when the partner certificate does not validate: the TLS code on the row, one attempt, not retried in the invocation', async () => {
+    const untrusted = await startPartnerSimulator({ tls: untrustedTlsOptions() });
+    try {
+      const { connectorId } = await connector({ webhookUrl: `${untrusted.url}/hooks/self-signed` });
+      const row = await send({ connectorId });
+      await expectFailure(row, 'DSWBHK020', 'Failed');
+      expect(row.message).toBe(
+        '[DSWBHK020] The TLS connection to the partner endpoint failed: DEPTH_ZERO_SELF_SIGNED_CERT (self-signed certificate). The partner must fix its certificate or TLS setup; the request was not sent.',
+      );
+      expect(untrusted.connections()).toBe(1);
+      expect(untrusted.deliveries()).toHaveLength(0);
+      expect(Date.parse(row.nextAttemptAt!)).toBeGreaterThan(Date.parse(row.lastAttemptAt)); // the retry job replays it
+    } finally {
+      await untrusted.close();
+    }
+  });
+
   it('DSHTTP001 when nothing listens at the address', async () => {
     const { connectorId } = await connector({ webhookUrl: `https://127.0.0.1:${await closedPort()}/hooks` });
     const row = await send({ connectorId });
@@ -258,12 +289,37 @@ describe('failures at the partner', () => {
 });
 
 describe('secret hygiene', () => {
+  const needles: Needle[] = [{ label: 'partner signing secret', value: PARTNER_SECRET }];
+
+  /** Every row, log line and telemetry item this file produced, scanned for every form of the secret. */
+  async function scanAll(): Promise<SecretScanner> {
+    const scanner = new SecretScanner(needles);
+    for (const row of await h.rows()) scanner.scan('row', row.transactionId, row);
+    for (const [i, line] of h.logs.entries()) scanner.scan('log', `line ${i}`, line);
+    for (const [i, envelope] of h.sink.envelopes().entries()) scanner.scan('telemetry', `envelope ${i}`, envelope);
+    return scanner;
+  }
+
   it('no row, log line or telemetry item carries the signing secret', async () => {
-    const texts = [JSON.stringify(await h.rows()), JSON.stringify(h.logs), JSON.stringify(h.sink.envelopes())];
-    const key = PARTNER_SECRET.slice('whsec_'.length);
-    for (const text of texts) {
-      expect(text).not.toContain(key);
-    }
-    expect(texts[0]!.length).toBeGreaterThan(1000);
+    await h.deps.telemetry.flush();
+    const { report } = await scanAll();
+    expect(report.hits).toEqual([]);
+    expect(report.items.row!).toBeGreaterThan(20);
+    expect(report.items.log!).toBeGreaterThan(20);
+    expect(report.items.telemetry!).toBeGreaterThan(20);
+  });
+
+  // Positive control: the same collection and scan find the secret once it is planted where a leak
+  // would put it (a failed row's message, a log line, a telemetry property), each in another form.
+  it('the same scan finds the secret when it is there', async () => {
+    const [row] = (await h.rows()).filter((r) => r.status === 'Failed');
+    await h.deps.transactions.save({ ...row!, transactionId: 'scan-control', message: `[DSUNK001] leaked ${PARTNER_SECRET}` }, undefined);
+    h.logs.push({ level: 'error', text: `signing key ${PARTNER_SECRET.slice('whsec_'.length)}` });
+    h.deps.telemetry.trackEvent('ScanControl', { note: `secret=${encodeURIComponent(PARTNER_SECRET)}` });
+    await h.deps.telemetry.flush();
+    await h.sink.waitFor((e) => e.data?.baseData?.name === 'ScanControl');
+
+    const found = (await scanAll()).report.hits.map((hit) => `${hit.source} ${hit.where.startsWith('envelope') ? 'envelope' : hit.where.startsWith('line') ? 'line' : hit.where} ${hit.form}`);
+    expect(found).toEqual(expect.arrayContaining(['row scan-control verbatim', 'log line key-without-prefix', 'telemetry envelope url-encoded']));
   });
 });

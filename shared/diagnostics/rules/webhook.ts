@@ -54,4 +54,13 @@ export const webhookRules: readonly Rule[] = [
       return `Status code: ${partner.status}.${detail ? ` ${detail}` : ''}${attempts}`;
     },
   },
+  {
+    // A partner endpoint failure without a status code: the TLS code is what the partner must act on.
+    name: 'webhook.partner-tls-failure',
+    code: 'DSWBHK020',
+    when: (f) => f.tlsCode !== undefined,
+    text: (f) =>
+      `The TLS connection to the partner endpoint failed: ${f.tlsCode}${f.tlsDetail && !f.tlsDetail.includes(f.tlsCode!) ? ` (${f.tlsDetail.replace(/\.+\s*$/, '')})` : ''}. ` +
+      'The partner must fix its certificate or TLS setup; the request was not sent.',
+  },
 ];

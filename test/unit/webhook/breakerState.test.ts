@@ -58,4 +58,24 @@ describe('breaker state machine', () => {
     expect(admission(open, V, 200, settings, 'p')).toEqual({ admit: true });
     expect(afterCall(open, V, failure, 200, settings)).toEqual({ phase: 'Closed', consecutiveFailures: 1, configVersion: V, lastFailureCode: 'DSWBHK020' });
   });
+
+  // A call loaded the connector at version V, an operator saved it (V + 1) and the new version's
+  // breaker opened; the old call ends after that: it must not write its outcome over the newer row.
+  it('leaves a state recorded under a NEWER connector configuration alone when an older call ends', () => {
+    const newerOpen: BreakerState = { phase: 'Open', consecutiveFailures: 3, configVersion: V + 1, openedAt: 100, lastFailureCode: 'DSWBHK010' };
+    expect(afterCall(newerOpen, V, failure, 200, settings)).toBeUndefined();
+    expect(afterCall(newerOpen, V, success, 200, settings)).toBeUndefined();
+    const newerHalfOpen: BreakerState = { ...newerOpen, phase: 'HalfOpen', probeId: 'p', probeUntil: 6_100 };
+    expect(afterCall(newerHalfOpen, V, { ...failure, probeId: 'p' }, 200, settings)).toBeUndefined();
+    const newerCounting: BreakerState = { phase: 'Closed', consecutiveFailures: 2, configVersion: V + 1 };
+    expect(afterCall(newerCounting, V, failure, 200, settings)).toBeUndefined();
+    expect(afterCall(newerCounting, V, success, 200, settings)).toBeUndefined();
+  });
+
+  it('an older call follows a newer state about the partner but never takes its probe', () => {
+    const newerOpen: BreakerState = { phase: 'Open', consecutiveFailures: 3, configVersion: V + 1, openedAt: 100 };
+    expect(admission(newerOpen, V, 200, settings, 'p')).toEqual({ admit: false, halfOpensAt: 1_100 });
+    expect(admission(newerOpen, V, 1_100, settings, 'p')).toEqual({ admit: false, halfOpensAt: 1_100 });
+    expect(admission({ phase: 'Closed', consecutiveFailures: 2, configVersion: V + 1 }, V, 200, settings, 'p')).toEqual({ admit: true });
+  });
 });

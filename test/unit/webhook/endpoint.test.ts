@@ -35,7 +35,28 @@ describe('webhook endpoint validation', () => {
     expect(webhookEndpoint(' https://partner.example.com:8443/hooks/contoso?tenant=1#x ').toString()).toBe('https://partner.example.com:8443/hooks/contoso?tenant=1');
   });
 
-  it('masks the query (tokens live there) when showing an address', () => {
-    expect(displayUrl('https://partner.example.com/hooks?token=abc')).toBe('https://partner.example.com/hooks?***');
+  it('masks every query value (tokens live there) but keeps the names when showing an address', () => {
+    expect(displayUrl('https://partner.example.com/hooks?token=abc&tenant=1&flag')).toBe('https://partner.example.com/hooks?token=***&tenant=***&***');
+  });
+
+  // Refused addresses are shown on the row, the log line and telemetry: whatever shape they have, the
+  // user part and the query values never get there, and what is wrong with the address still does.
+  it.each([
+    ['missing colon after the scheme', 'https//admin:S3cr3tPw@partner.example.com/hooks?token=T0kenValue', 'not a valid URL', 'https//***@partner.example.com/hooks?token=***'],
+    ['space in the host', 'https://admin:S3cr3tPw@partner example.com/hooks?hmac=T0kenValue#frag', 'not a valid URL', 'https://***@partner example.com/hooks?hmac=***#***'],
+    ['no scheme (parsed as scheme "admin:")', 'admin:S3cr3tPw@partner.example.com/hooks?code=T0kenValue', 'not an https URL', '***@partner.example.com/hooks?code=***'],
+    ['http with credentials and a token', 'http://admin:S3cr3tPw@partner.example.com/hooks?code=T0kenValue', 'not an https URL', 'http://***@partner.example.com/hooks?code=***'],
+    ['a token as the user part, unparseable', 'https://T0kenValue@partner.example.com:99999/hooks', 'not a valid URL', 'https://***@partner.example.com:99999/hooks'],
+  ])('a refused address with secrets (%s) shows neither the password nor the token', (_label, value, reason, shown) => {
+    const diagnosis = diagnose(refusal(value), { connector: 'webhook' });
+    expect(diagnosis.message).toBe(`[DSWBHK002] The webhookUrl '${shown}' is ${reason}.`);
+    expect(diagnosis.message).not.toMatch(/S3cr3tPw|T0kenValue/);
+  });
+
+  it('still cuts a long refused address to 200 characters, after masking', () => {
+    const value = `https//partner.example.com/${'a'.repeat(300)}?token=T0kenValue`;
+    const shown = refusal(value).url;
+    expect(shown).toBe(`https//partner.example.com/${'a'.repeat(200 - 'https//partner.example.com/'.length)}…`);
+    expect(displayUrl(`ftp://u:S3cr3tPw@h/${'a'.repeat(300)}`)).not.toContain('S3cr3tPw');
   });
 });
