@@ -3,6 +3,7 @@ import { WrongConnectorTypeError } from '../diagnostics/domainErrors';
 import type { Diagnosis } from '../diagnostics/types';
 import type { Deliverer, DeliveryResult } from '../connectors/delivery';
 import { parseAppointmentMessage, rawBody, type AppointmentMessage } from '../messages/appointmentMessage';
+import { replayWindowEnds } from '../retry/schedule';
 import type { AppointmentVersionStore } from '../storage/appointmentVersions';
 import { CONNECTOR_TYPES, type ConnectorStore, type ConnectorType, type StoredConnector } from '../storage/connectors';
 import type { RetryIndexStore } from '../storage/retryIndex';
@@ -39,6 +40,13 @@ export class StorageUnavailableError extends Error {
 }
 
 const isStorageDiagnosis = (d: Diagnosis): boolean => d.code.startsWith('DSDB');
+
+/** Why the retry job may no longer replay this row (undefined: it may). */
+function retryJobGaveUp(record: TransactionRecord, now: Date): string | undefined {
+  if (record.expired) return `the retry sweep gave up on the row (${record.givenUpReason ?? 'window-ended'})`;
+  if (record.firstFailureAt !== undefined && now >= replayWindowEnds(new Date(record.firstFailureAt))) return `its retry window ended (first failure ${record.firstFailureAt})`;
+  return undefined;
+}
 
 function isSettled(record: TransactionRecord): boolean {
   return record.status === 'Succeeded' || record.status === 'Superseded' || record.retryClass === 'n/a';
@@ -133,6 +141,13 @@ class SyncRun {
     if (existing && isRecordedReplay(this.incoming, existing.record)) {
       this.log.info(`transactionId=${this.transactionId} replay ${this.incoming.messageId} was already recorded (attempt ${existing.record.attempts}); nothing to do.`);
       return existing.record;
+    }
+    // A Timer job replay that waited in the queue while its row expired (or its window ended before the
+    // sweep marked it) must not deliver: the retry job gave up on the row. An operator's Website replay may.
+    const retryEnded = existing && this.source === 'Timer job' ? retryJobGaveUp(existing.record, this.now()) : undefined;
+    if (retryEnded) {
+      this.log.info(`transactionId=${this.transactionId} Timer job replay ${this.incoming.messageId ?? ''} dropped: ${retryEnded}; nothing sent, nothing recorded.`);
+      return existing!.record;
     }
 
     const claim = await this.storage(() => claimRead);

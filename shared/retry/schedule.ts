@@ -8,8 +8,10 @@ import type { RetryClass } from '../diagnostics/types';
  *    recorded at the failed attempt (0 when there was no connector), on the very next pass.
  *  - `n/a` rows, archived rows and rows already expired are never due.
  *  - Nothing replays once REPLAY_WINDOW_MS has passed since the first failure: the sweep marks the row
- *    expired (it is kept) and reports the give-up with the row's errorCode.
- *  - A row whose appointment has a newer version taken up is superseded: skipped, never replayed.
+ *    expired (it is kept) and reports the give-up with the row's errorCode. A Timer job replay still
+ *    in the queue then is dropped by the sync function (shared/pipeline/syncAppointment.ts).
+ *  - A row whose appointment has a newer version taken up is superseded, and a row without a stored
+ *    message has nothing to replay: given up the same way (marked expired, with the reason), never replayed.
  *  - A row the sweep enqueued is leased: not due again until the lease (RETRY_SWEEP_LEASE_MINUTES)
  *    runs out without its replay being recorded; then it is sent again under the same message id.
  */

@@ -5,7 +5,7 @@ import type { AppointmentVersionStore } from '../storage/appointmentVersions';
 import type { ConnectorStore } from '../storage/connectors';
 import { key } from '../storage/tableClients';
 import type { RetryIndexStore, StoredIndexEntry } from '../storage/retryIndex';
-import type { TransactionRecord, TransactionStore } from '../storage/transactions';
+import type { GiveUpReason, TransactionRecord, TransactionStore } from '../storage/transactions';
 import type { Telemetry } from '../telemetry/telemetry';
 import { candidateSources, type Candidate, type CandidateSources } from './candidates';
 import { decide, type SkipReason } from './dueRules';
@@ -54,10 +54,15 @@ class SweepPass {
   private readonly summary = emptySummary();
   private readonly outbox: ReplayOutbox;
   private readonly latestVersions = new Map<string, Promise<number | undefined>>();
-  /** connectors with an entry that failed: their sweep state is not advanced, so the next pass retries */
+  /**
+   * Connectors not to record as swept: one of their entries failed, or was taken off the sources but
+   * not examined (the entry a bounded pass peeked at). The next pass looks at them again.
+   */
   private readonly troubled = new Set<string>();
   private sources!: CandidateSources;
   private started = 0;
+  /** the one look past the bound that tells whether entries were left (shared by every worker) */
+  private peeked: Promise<void> | undefined;
 
   constructor(
     private readonly deps: SweepDependencies,
@@ -84,9 +89,8 @@ class SweepPass {
   private async work(iterator: AsyncIterator<Candidate>): Promise<void> {
     for (;;) {
       if (this.started >= this.deps.settings.RETRY_SWEEP_MAX_ROWS || this.clock().getTime() >= this.deadline) {
-        // Peek: only an entry left behind makes the pass truncated. It stays indexed for the next pass.
-        if (!(await iterator.next()).done) this.summary.truncated = true;
-        return;
+        this.peeked ??= this.peekPastBound(iterator);
+        return this.peeked;
       }
       this.started += 1; // taken before the await, so parallel workers never overshoot the bound
       const step = await iterator.next();
@@ -100,6 +104,20 @@ class SweepPass {
         this.log.error(`Retry sweep: transactionId=${step.value.entry.transactionId} tenantId=${step.value.entry.tenantId} could not be handled: ${String(error)}`);
       }
     }
+  }
+
+  /**
+   * Only an entry left behind makes the pass truncated, so the sources are advanced once more, by one
+   * worker for all. That entry is not examined: it stays indexed for the next pass, and its connector
+   * is not recorded as swept. (Advancing may finish the sources of the connector before it: that one
+   * had every entry handed to a worker and examined, so it is rightly recorded.)
+   */
+  private async peekPastBound(iterator: AsyncIterator<Candidate>): Promise<void> {
+    const step = await iterator.next();
+    if (step.done) return;
+    this.summary.truncated = true;
+    const { connector } = step.value;
+    if (connector) this.troubled.add(key(connector.tenantId, connector.connectorId));
   }
 
   /** Acts on the row as it is now (read with its ETag), never on what the entry remembers. */
@@ -118,7 +136,9 @@ class SweepPass {
       latestAppointmentVersion: isIndexed(record) ? await this.latestVersion(record) : undefined,
     });
     if (decision.action === 'replay') return this.claim(record, etag);
-    if (decision.action === 'expire') return this.expire(record, etag);
+    if (decision.action === 'expire') return this.giveUp(record, etag, 'window-ended');
+    // Nothing left to replay: given up like an expired row (kept, marked, reported), counted under its reason.
+    if (decision.reason === 'superseded' || decision.reason === 'no-payload') return this.giveUp(record, etag, decision.reason);
     // A row that will never be due again leaves the index; one that is not due yet keeps its entries.
     if (decision.reason !== 'not-due') {
       await this.deps.retryIndex.remove([...indexEntriesFor(record), ...(this.mayDelete(entry, record) ? [entry] : [])]);
@@ -137,11 +157,17 @@ class SweepPass {
     await this.outbox.add(leased);
   }
 
-  /** Past the replay window: keep the row, mark it expired, and say so with its errorCode. */
-  private async expire(record: TransactionRecord, etag: string): Promise<void> {
-    const expired: TransactionRecord = { ...record, expired: true, nextAttemptAt: undefined, replayQueuedAt: undefined };
-    if (!(await this.saveUnlessChanged(record, expired, etag))) return this.skip('claimed-elsewhere');
-    this.summary.expired += 1;
+  /**
+   * The sweep will never replay this row: past its window, superseded by a newer version of its
+   * appointment, or without a message to replay. Keep the row, mark it expired with the reason (the
+   * Errors API shows both), drop its index entries, and say so with its errorCode. A row past its
+   * window counts as `expired`; the others count as skipped under their reason.
+   */
+  private async giveUp(record: TransactionRecord, etag: string, reason: GiveUpReason): Promise<void> {
+    const givenUp: TransactionRecord = { ...record, expired: true, givenUpReason: reason, nextAttemptAt: undefined, replayQueuedAt: undefined };
+    if (!(await this.saveUnlessChanged(record, givenUp, etag))) return this.skip('claimed-elsewhere');
+    if (reason === 'window-ended') this.summary.expired += 1;
+    else this.skip(reason);
     const properties = {
       errorCode: record.code ?? '',
       status: record.status,
@@ -151,10 +177,16 @@ class SweepPass {
       connectorId: record.connectorId ?? '',
       firstFailureAt: record.firstFailureAt ?? '',
       attempts: String(record.attempts),
+      reason,
     };
+    const why = {
+      'window-ended': `retry window ended (first failure ${properties.firstFailureAt}, ${record.attempts} attempts)`,
+      superseded: `superseded: a newer version of appointment ${record.appointmentId ?? ''} than v${record.appointmentVersion ?? '?'} was taken up (${record.attempts} attempts)`,
+      'no-payload': `no stored message to replay (${record.attempts} attempts)`,
+    }[reason];
     this.log.warn(
       `errorCode=${properties.errorCode} status=${record.status} transactionId=${record.transactionId} tenantId=${record.tenantId} ` +
-        `retry window ended (first failure ${properties.firstFailureAt}, ${record.attempts} attempts): the row is kept, marked expired, and not replayed again.`,
+        `${why}: the row is kept, marked expired (givenUpReason=${reason}), and not replayed again.`,
     );
     this.deps.telemetry.trackEvent(RETRY_GIVEN_UP_EVENT, properties);
   }

@@ -47,8 +47,14 @@ export interface TransactionRecord {
   payload: string;
   history: AttemptSummary[];
   archived: boolean;
+  /** the retry sweep gave up on the row: it is kept, and never replayed by the sweep again */
   expired: boolean;
+  /** why the sweep gave up (set with `expired`): the 14-day window ended, or there is nothing left to replay */
+  givenUpReason?: GiveUpReason;
 }
+
+/** Why the retry sweep gave up on a row: see docs/retry.md. */
+export type GiveUpReason = 'window-ended' | 'superseded' | 'no-payload';
 
 export const HISTORY_LIMIT = 20;
 const UNPARSED_TENANT = '(unparsed)';
@@ -95,6 +101,7 @@ function fromEntity(e: Record<string, unknown>): TransactionRecord {
     history: JSON.parse(String(e.history ?? '[]')) as AttemptSummary[],
     archived: e.archived === true,
     expired: e.expired === true,
+    givenUpReason: pick('givenUpReason'),
   };
 }
 

@@ -171,6 +171,8 @@ describe('which rows are due', () => {
     expect(await row('old-retried')).toMatchObject({ expired: true, status: 'Failed', code: 'DSEX040', nextAttemptAt: undefined });
     expect(await row('old-fix')).toMatchObject({ expired: true, status: 'InvalidBackOfficeSettings', code: 'DSEX001' });
     expect(telemetry.named(RETRY_GIVEN_UP_EVENT).map((e) => e.properties.errorCode).sort()).toEqual(['DSEX001', 'DSEX040']);
+    expect(telemetry.named(RETRY_GIVEN_UP_EVENT).map((e) => e.properties.reason)).toEqual(['window-ended', 'window-ended']);
+    expect(await row('old-retried')).toMatchObject({ givenUpReason: 'window-ended' });
     expect(run.lines.some((l) => l.startsWith('errorCode=DSEX001 ') && l.includes('retry window ended'))).toBe(true);
     expect(await indexContents()).toEqual([]);
   });
@@ -180,8 +182,30 @@ describe('which rows are due', () => {
     const failed = await record('s1', FAILURES.transient);
     await deps.versions.claim(TENANT, CONNECTOR, 'A-s1', 2);
     const run = await sweepAt(new Date(Date.parse(failed.nextAttemptAt!) + 1_000));
-    expect(run.summary).toMatchObject({ due: 1, enqueued: 0, skipped: { superseded: 1 } });
+    expect(run.summary).toMatchObject({ due: 1, enqueued: 0, expired: 0, skipped: { superseded: 1 } });
     expect(publisher.sent).toEqual([]);
+    expect(await indexContents()).toEqual([]);
+    // Given up like an expired row: kept as it failed, marked so the Errors API shows it will not be retried, reported.
+    expect(await row('s1')).toMatchObject({ status: 'Failed', code: 'DSEX040', attempts: 1, expired: true, givenUpReason: 'superseded', nextAttemptAt: undefined });
+    expect(telemetry.named(RETRY_GIVEN_UP_EVENT).map((e) => e.properties)).toEqual([
+      expect.objectContaining({ errorCode: 'DSEX040', reason: 'superseded', transactionId: 's1', tenantId: TENANT, connectorId: CONNECTOR, attempts: '1' }),
+    ]);
+    expect(run.lines.some((l) => l.startsWith('errorCode=DSEX040 ') && l.includes('transactionId=s1') && l.includes('givenUpReason=superseded'))).toBe(true);
+    // Nothing brings it back: no entry, so later passes never read it again.
+    expect((await sweepAt(new Date(Date.parse(failed.nextAttemptAt!) + 60 * 60_000))).summary.due).toBe(0);
+  });
+
+  it('rows with no stored message to replay: given up like an expired row, with the errorCode and the reason', async () => {
+    const failed = await recordAttempt(
+      deps,
+      { tenantId: TENANT, transactionId: 'p1', source: 'Service', payload: '', status: 'Failed', code: 'DSUNK001', retryClass: 'undiagnosed', message: '[DSUNK001] test' },
+      () => new Date(),
+    );
+    const run = await sweepAt(new Date(Date.parse(failed.nextAttemptAt!) + 1_000));
+    expect(run.summary).toMatchObject({ due: 1, enqueued: 0, expired: 0, skipped: { 'no-payload': 1 } });
+    expect(publisher.sent).toEqual([]);
+    expect(await row('p1')).toMatchObject({ status: 'Failed', code: 'DSUNK001', expired: true, givenUpReason: 'no-payload' });
+    expect(telemetry.named(RETRY_GIVEN_UP_EVENT).map((e) => e.properties)).toEqual([expect.objectContaining({ errorCode: 'DSUNK001', reason: 'no-payload', transactionId: 'p1' })]);
     expect(await indexContents()).toEqual([]);
   });
 });
@@ -216,6 +240,47 @@ describe('a bounded pass', () => {
     expect((await sweepAt(new Date(), { RETRY_SWEEP_MAX_ROWS: 2 })).summary).toMatchObject({ due: 1, enqueued: 1, truncated: false });
     expect(publisher.ids()).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
     expect(telemetry.named('RetrySweepCompleted').at(-1)?.measurements).toMatchObject({ due: 1, enqueued: 1, expired: 0, skipped: 0 });
+  });
+
+  it('a pass bounded inside a connector\'s fix-config rows leaves the rest for the next pass, which replays them', async () => {
+    for (const id of ['f1', 'f2', 'f3']) await record(id, FAILURES.expiredSecret);
+    await deps.connectors.save({ tenantId: TENANT, connectorId: CONNECTOR, type: 'Exchange', name: 'Main', allowedToSend: true, clientSecret: 'fixed' });
+    // Long after the edit settled: a connector recorded as swept at this version is not looked at again.
+    const at = (minutes: number) => new Date(Date.now() + (120 + minutes) * 60_000);
+
+    const first = await sweepAt(at(0), { RETRY_SWEEP_MAX_ROWS: 1 });
+    expect(first.summary).toMatchObject({ due: 1, enqueued: 1, truncated: true, connectorsLookedAt: 1 });
+    expect(publisher.ids()).toEqual(['f1']);
+    expect(await indexContents()).toEqual(expect.arrayContaining(keysOf([await row('f2'), await row('f3')])));
+
+    const second = await sweepAt(at(5));
+    expect(second.summary).toMatchObject({ due: 2, enqueued: 2, truncated: false, connectorsLookedAt: 1 });
+    expect(publisher.ids()).toEqual(['f1', 'f2', 'f3']);
+    // The pass that examined every one of its rows recorded the connector as swept: no more looks.
+    expect((await sweepAt(at(10))).summary).toMatchObject({ due: 0, connectorsLookedAt: 0 });
+  });
+
+  it('a time-bounded pass that stops inside a connector\'s fix-config rows does not record the connector as swept', async () => {
+    const past = new Date(Date.now() - 60 * 60_000);
+    const ids = Array.from({ length: 20 }, (_, i) => `cfg-${String(i).padStart(2, '0')}`);
+    for (const id of ids) await record(id, FAILURES.expiredSecret, past);
+    await deps.connectors.save({ tenantId: TENANT, connectorId: CONNECTOR, type: 'Exchange', name: 'Main', allowedToSend: true, clientSecret: 'fixed' });
+    const start = new Date(Date.now() + 120 * 60_000);
+    let elapsedMs = 0;
+    const stalling = Object.create(deps.transactions) as TransactionStore;
+    stalling.get = async (tenantId, transactionId) => {
+      elapsedMs = 5_000; // storage stalled: the pass's budget is spent as soon as it reads a row
+      return deps.transactions.get(tenantId, transactionId);
+    };
+    const bounded = { ...deps.settings, RETRY_SWEEP_MAX_SECONDS: 1, RETRY_SWEEP_MAX_ROWS: 1_000 };
+    const first = await sweepOnce(deps, { replayPublisher: publisher, transactions: stalling, now: () => new Date(start.getTime() + elapsedMs), settings: bounded });
+    expectBalanced(first.summary);
+    expect(first.summary.truncated).toBe(true);
+    expect(first.summary.due).toBeLessThan(ids.length);
+
+    const second = await sweepAt(new Date(start.getTime() + 60_000), bounded);
+    expect(second.summary).toMatchObject({ due: ids.length - first.summary.due, truncated: false, connectorsLookedAt: 1 });
+    expect(publisher.ids()).toEqual(ids);
   });
 
   it('stops taking entries once RETRY_SWEEP_MAX_SECONDS have passed; the rest wait for the next pass, none is sent twice', async () => {
