@@ -18,6 +18,9 @@ const silentLog = { info: () => undefined, warn: () => undefined, error: () => u
 /** Which App Insights table each envelope type lands in. */
 const TABLE_OF: Record<string, string> = { MessageData: 'traces', ExceptionData: 'exceptions', EventData: 'customEvents' };
 
+/** The properties of the sweep's RetryGivenUp event (shared/retry/sweep.ts `giveUp`). */
+const RETRY_GIVEN_UP_KEYS = ['errorCode', 'status', 'retryClass', 'transactionId', 'tenantId', 'connectorId', 'firstFailureAt', 'attempts', 'reason'];
+
 /**
  * The vocabulary the queries may use, learnt from what the app's own telemetry code sends to a
  * loopback ingestion endpoint: per table, the customDimensions keys; event names; measurement keys.
@@ -60,7 +63,7 @@ beforeAll(async () => {
   // Events the test cannot raise without a store or a breaker: their names and keys come from the code
   // that writes them, checked below against that source.
   seen.events.add(RETRY_GIVEN_UP_EVENT);
-  learn('customEvents', ['errorCode', 'status', 'retryClass', 'transactionId', 'tenantId', 'connectorId', 'firstFailureAt', 'attempts']);
+  learn('customEvents', RETRY_GIVEN_UP_KEYS);
   seen.events.add('WebhookBreakerStateChanged');
   seen.events.add('WebhookBreakerStoreUnavailable');
   learn('customEvents', ['tenantId', 'connectorId', 'from', 'to', 'storageCode']);
@@ -137,8 +140,8 @@ describe('infra/queries/*.kql', () => {
   it('the names the queries take from code exist in the code that writes them', () => {
     const sweep = read('shared', 'retry', 'sweep.ts');
     expect(RETRY_GIVEN_UP_EVENT).toBe('RetryGivenUp');
-    for (const key of ['errorCode', 'status', 'retryClass', 'transactionId', 'tenantId', 'connectorId', 'firstFailureAt', 'attempts']) {
-      expect(sweep, `RetryGivenUp property ${key}`).toMatch(new RegExp(`\\b${key}: `));
+    for (const key of RETRY_GIVEN_UP_KEYS) {
+      expect(sweep, `RetryGivenUp property ${key}`).toMatch(new RegExp(`\\b${key}(: |,)`));
     }
     const compose = read('shared', 'webhook', 'compose.ts');
     expect(compose).toMatch(/trackEvent\('WebhookBreakerStateChanged', \{ tenantId: key\.tenantId, connectorId: key\.connectorId, from, to \}\)/);

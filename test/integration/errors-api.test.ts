@@ -235,4 +235,19 @@ describe('the HTML Errors page', () => {
     const explain = await page.explain(request('GET', 'ui/codes/DSEX030', { params: { errorCode: 'DSEX030' } }), context());
     expect(String(explain.body)).toContain('Grant admin consent for [Your Organization].');
   });
+
+  it('says when the retry job will not replay a row, and why', async () => {
+    const stored = (await h.deps.transactions.get('contoso', 'denied-3'))!;
+    const rowHtml = async () => {
+      const body = String((await page.page(request('GET', 'ui', { query: { since: 'all' } }), context())).body);
+      return body.match(/<tr data-transaction="denied-3">[\s\S]*?<\/tr>/)![0];
+    };
+    expect(await rowHtml()).not.toContain('not retried automatically');
+    const etag = await h.deps.transactions.save({ ...stored.record, expired: true, givenUpReason: 'superseded' }, stored.etag);
+    try {
+      expect(await rowHtml()).toContain('not retried automatically: a newer version of the appointment was taken up');
+    } finally {
+      await h.deps.transactions.save(stored.record, etag);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { CATALOGUE } from '../../diagnostics/catalogue';
 import { STATUSES } from '../../diagnostics/types';
-import type { TransactionRecord } from '../../storage/transactions';
+import type { GiveUpReason, TransactionRecord } from '../../storage/transactions';
 import type { Summary } from '../transactionsService';
 import { html, url } from './escape';
 import { page } from './layout';
@@ -70,6 +70,18 @@ ${m.summary.byCode.map(
 </tbody></table>${m.summary.truncated ? html`<p class="muted">Counted the first ${m.summary.scanned} rows only.</p>` : ''}</section>`;
 }
 
+/** Why the retry job will not replay a row: an operator can still replay it once the cause is fixed. */
+const GIVEN_UP: Record<GiveUpReason, string> = {
+  'window-ended': 'not retried automatically: the 14-day retry window ended',
+  superseded: 'not retried automatically: a newer version of the appointment was taken up',
+  'no-payload': 'not retried automatically: no stored message to replay',
+};
+
+function givenUpNote(r: TransactionRecord) {
+  if (!r.expired) return '';
+  return html`<br><span class="muted given-up">${GIVEN_UP[r.givenUpReason ?? 'window-ended']}</span>`;
+}
+
 function rows(m: ErrorsPageModel) {
   const nextSort = m.filter.sort === 'desc' ? 'asc' : 'desc';
   const arrow = m.filter.sort === 'desc' ? '▼' : '▲';
@@ -80,7 +92,7 @@ function rows(m: ErrorsPageModel) {
 ${m.records.map(
   (r) => html`<tr data-transaction="${r.transactionId}">
 <td><time datetime="${r.lastAttemptAt}">${r.lastAttemptAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time></td>
-<td><span class="status ${r.status}">${r.status}</span>${r.archived ? html` <span class="muted">archived</span>` : ''}</td>
+<td><span class="status ${r.status}">${r.status}</span>${r.archived ? html` <span class="muted">archived</span>` : ''}${givenUpNote(r)}</td>
 <td>${r.code ? html`<a class="code" href="${url(`${m.basePath}/codes/${r.code}`, { code: m.functionKey })}">${r.code}</a>` : ''}</td>
 <td class="msg">${r.message}</td>
 <td>${r.tenantId}<br><span class="muted">${r.connectorId ?? ''}</span></td>
