@@ -3,11 +3,11 @@ import { resolve } from 'node:path';
 import { SETTINGS, type SettingSpec } from '../shared/config/settings';
 
 /**
- * The README's configuration table, generated from SETTINGS (shared/config/settings.ts) between two
+ * The README's configuration table, generated from SETTINGS (shared/config/settingSpecs.ts) between two
  * markers; test/unit/config/readme-settings.test.ts fails when it is stale.
  * `npm run docs:settings` rewrites it.
  */
-export const BEGIN = '<!-- settings-table:begin (generated from shared/config/settings.ts by `npm run docs:settings`) -->';
+export const BEGIN = '<!-- settings-table:begin (generated from shared/config/settingSpecs.ts by `npm run docs:settings`) -->';
 export const END = '<!-- settings-table:end -->';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
