@@ -1,7 +1,7 @@
 import { readSettings, type Settings } from '../config/settings';
 import { CredentialCache } from '../exchange/credentials';
 import { ExchangeDeliverer } from '../exchange/exchangeDeliverer';
-import { GraphCalendarGateway } from '../exchange/graphGateway';
+import { GraphCalendarGateway, type GraphGatewayOptions } from '../exchange/graphGateway';
 import type { SyncDependencies } from '../pipeline/syncAppointment';
 import { AppointmentVersionStore } from '../storage/appointmentVersions';
 import { ConnectorStore } from '../storage/connectors';
@@ -42,10 +42,16 @@ function protectorFrom(settings: Settings): SecretProtector {
   return createSecretProtector(parseKey(settings.SECRET_PROTECTION_KEY));
 }
 
+/**
+ * Gateway tuning that is not an app setting: production keeps the gateway's defaults (a 20 s
+ * Retry-After cap, 500 ms backoff base); test rigs shrink them so real-time waits stay short.
+ */
+export type GraphGatewayTuning = Pick<GraphGatewayOptions, 'maxRetryAfterSeconds' | 'baseDelayMs'>;
+
 /** The composition root: every long-lived client is built once per process and shared by invocations. */
 export function buildDependencies(
   settings: Settings,
-  overrides: { telemetry?: Telemetry; tables?: TableProvider; serviceBus?: () => ServiceBusClient } = {},
+  overrides: { telemetry?: Telemetry; tables?: TableProvider; serviceBus?: () => ServiceBusClient; graph?: GraphGatewayTuning } = {},
 ): AppDependencies {
   const tables =
     overrides.tables ??
@@ -64,6 +70,7 @@ export function buildDependencies(
   const calendar = new GraphCalendarGateway({
     requestTimeoutMs: settings.GRAPH_REQUEST_TIMEOUT_MS,
     maxConcurrencyPerMailbox: settings.GRAPH_MAX_CONCURRENCY_PER_MAILBOX,
+    ...overrides.graph,
   });
   let serviceBusClient: ServiceBusClient | undefined;
   const serviceBus =

@@ -33,10 +33,17 @@ export interface GraphGatewayOptions {
   maxConcurrencyPerMailbox: number;
   /** attempts within one invocation, first included */
   maxAttempts?: number;
-  /** a Retry-After longer than this is not waited for here: the row is retried later instead */
+  /**
+   * A Retry-After longer than this is not waited for here: the row is retried later instead.
+   * Default DEFAULT_MAX_RETRY_AFTER_SECONDS; tests pass a smaller one to keep real-time waits short.
+   */
   maxRetryAfterSeconds?: number;
+  /** base of the jittered exponential backoff between attempts without a Retry-After; default DEFAULT_BASE_DELAY_MS */
   baseDelayMs?: number;
 }
+
+export const DEFAULT_MAX_RETRY_AFTER_SECONDS = 20;
+export const DEFAULT_BASE_DELAY_MS = 500;
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
@@ -75,9 +82,9 @@ export class GraphCalendarGateway implements CalendarGateway {
 
   constructor(private readonly options: GraphGatewayOptions) {
     this.bulkhead = new KeyedBulkhead(options.maxConcurrencyPerMailbox);
-    const maxRetryAfter = options.maxRetryAfterSeconds ?? 20;
+    const maxRetryAfter = options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS;
     this.maxRetryAfterSeconds = maxRetryAfter;
-    const base = options.baseDelayMs ?? 500;
+    const base = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
     this.policy = retry(
       handleWhen((error) => isRetryable(error, maxRetryAfter)),
       {
