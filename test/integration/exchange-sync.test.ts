@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customDimensions } from '../../dev/simulators/appInsightsSink';
-import { appointmentMessage, startExchangeHarness, type ExchangeHarness } from '../support/exchangeHarness';
+import { appointmentMessage, type ExchangeHarness, startContosoHarness } from '../support/exchangeHarness';
 
-const TENANT_GUID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'Qx8~good-client-secret-value';
 
 let h: ExchangeHarness;
 
 beforeAll(async () => {
-  h = await startExchangeHarness();
-  h.sim.addTenant({ tenantId: TENANT_GUID, domains: ['contoso.onmicrosoft.com'] });
-  h.sim.addApp({ tenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
-  h.sim.addMailbox('jane@contoso.com', { tenantId: TENANT_GUID });
-  await h.seedConnector({ tenantId: 'contoso', connectorId: 'exchange-main', entraTenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
+  h = await startContosoHarness();
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveIndexed } from '../../shared/retry/indexedSave';
 import { REPLAY_WINDOW_MS } from '../../shared/retry/schedule';
-import { appointmentMessage, startExchangeHarness, TEST_QUEUE, type ExchangeHarness } from '../support/exchangeHarness';
+import { appointmentMessage, TEST_QUEUE, type ExchangeHarness, startContosoHarness, CONTOSO } from '../support/exchangeHarness';
 import { consumeReplays, sweepOnce, type Deliver } from '../support/retrySweep';
 
 /**
@@ -9,20 +9,13 @@ import { consumeReplays, sweepOnce, type Deliver } from '../support/retrySweep';
  * 14-day window; an operator's explicit Website replay still may. Real handler, real sweep, real
  * ServiceBusSender and receiver against the loopback broker, Graph simulator behind the deliverer.
  */
-const TENANT_GUID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'Qx8~good-client-secret-value';
-const MAILBOX = 'jane@contoso.com';
+const MAILBOX = CONTOSO.mailbox;
 const MINUTE = 60_000;
 
 let h: ExchangeHarness;
 
 beforeAll(async () => {
-  h = await startExchangeHarness({ RETRY_SWEEP_LEASE_MINUTES: '30' }, { serviceBus: true });
-  h.sim.addTenant({ tenantId: TENANT_GUID, domains: ['contoso.onmicrosoft.com'] });
-  h.sim.addApp({ tenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
-  h.sim.addMailbox(MAILBOX, { tenantId: TENANT_GUID });
-  await h.seedConnector({ tenantId: 'contoso', connectorId: 'exchange-main', entraTenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
+  h = await startContosoHarness({ RETRY_SWEEP_LEASE_MINUTES: '30' }, { serviceBus: true });
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { buildDependencies } from '../../shared/app/dependencies';
 import type { ReplayPublisher } from '../../shared/messaging/replayPublisher';
 import { indexEntriesFor } from '../../shared/retry/indexKeys';
 import type { TransactionStore } from '../../shared/storage/transactions';
-import { appointmentMessage, startExchangeHarness, TEST_QUEUE, type ExchangeHarness } from '../support/exchangeHarness';
+import { appointmentMessage, TEST_QUEUE, type ExchangeHarness, startContosoHarness, CONTOSO } from '../support/exchangeHarness';
 import { consumeReplays, sweepOnce, type Deliver } from '../support/retrySweep';
 
 /**
@@ -15,20 +15,15 @@ import { consumeReplays, sweepOnce, type Deliver } from '../support/retrySweep';
  * simulator, swept by the registered timer handler, re-enqueued through the real ServiceBusSender to
  * the loopback broker, received with the real ServiceBusReceiver and handed back to the sync handler.
  */
-const TENANT_GUID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'Qx8~good-client-secret-value';
-const MAILBOX = 'jane@contoso.com';
+const TENANT_GUID = CONTOSO.entraTenantId;
+const SECRET = CONTOSO.clientSecret;
+const MAILBOX = CONTOSO.mailbox;
 const LEASE_MINUTES = 30;
 
 let h: ExchangeHarness;
 
 beforeAll(async () => {
-  h = await startExchangeHarness({ RETRY_SWEEP_LEASE_MINUTES: String(LEASE_MINUTES) }, { serviceBus: true });
-  h.sim.addTenant({ tenantId: TENANT_GUID, domains: ['contoso.onmicrosoft.com'] });
-  h.sim.addApp({ tenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
-  h.sim.addMailbox(MAILBOX, { tenantId: TENANT_GUID });
-  await h.seedConnector({ tenantId: 'contoso', connectorId: 'exchange-main', entraTenantId: TENANT_GUID, clientId: CLIENT_ID, clientSecret: SECRET });
+  h = await startContosoHarness({ RETRY_SWEEP_LEASE_MINUTES: String(LEASE_MINUTES) }, { serviceBus: true });
 });
 
 afterAll(async () => {
