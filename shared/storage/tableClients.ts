@@ -97,9 +97,10 @@ export async function getOrUndefined<T extends object>(
   client: TableClient,
   partitionKey: string,
   rowKey: string,
+  options: { abortSignal?: AbortSignal } = {},
 ): Promise<(T & { etag: string; partitionKey: string; rowKey: string }) | undefined> {
   try {
-    return (await client.getEntity<T>(partitionKey, rowKey)) as T & { etag: string; partitionKey: string; rowKey: string };
+    return (await client.getEntity<T>(partitionKey, rowKey, options)) as T & { etag: string; partitionKey: string; rowKey: string };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;

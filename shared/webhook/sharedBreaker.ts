@@ -99,8 +99,10 @@ export function brokenCircuit(halfOpensInMs: number): BrokenCircuitError {
 
 type Read = { state?: BreakerState; etag?: string } | 'unreadable';
 
-async function readRow(tables: TableProvider, tenantId: string, connectorId: string): Promise<Exclude<Read, 'unreadable'>> {
-  const entity = await getOrUndefined<BreakerEntity>(await tables.table(TABLES.webhookBreakers), key(tenantId), key(connectorId));
+async function readRow(tables: TableProvider, tenantId: string, connectorId: string, signal?: AbortSignal): Promise<Exclude<Read, 'unreadable'>> {
+  const client = await tables.table(TABLES.webhookBreakers);
+  if (signal?.aborted) throw signal.reason;
+  const entity = await getOrUndefined<BreakerEntity>(client, key(tenantId), key(connectorId), { abortSignal: signal });
   return entity ? { state: toState(entity), etag: entity.etag } : {};
 }
 
@@ -179,13 +181,9 @@ export class SharedCircuitBreaker {
 
   private async read(breaker: BreakerKey, signal: AbortSignal): Promise<Read> {
     try {
-      const client = await this.client();
-      if (signal.aborted) return 'unreadable';
-      const entity = await client.getEntity<BreakerEntity>(key(breaker.tenantId), key(breaker.connectorId), { abortSignal: signal });
-      if (signal.aborted) return 'unreadable';
-      return { state: toState(entity), etag: entity.etag };
+      const read = await readRow(this.tables, breaker.tenantId, breaker.connectorId, signal);
+      return signal.aborted ? 'unreadable' : read;
     } catch (error) {
-      if ((error as { statusCode?: number } | null)?.statusCode === 404) return {};
       // Past the budget, bounded() has answered and reported already: this is its abort arriving.
       if (!signal.aborted) this.events.storeFailed?.(breaker, error);
       return 'unreadable';
